@@ -1,0 +1,2 @@
+// Temporary entry point while agent/ is being written this session.
+int main() { return 0; }

@@ -1,0 +1,59 @@
+// Small, careful file-system helpers shared by config/, tracker/ and agent/.
+//
+// Everything tsync persists (config, checkpoints, manifests) is written with
+// WriteFileAtomic: a reader sees the old file or the new one, never a mix,
+// even across a crash or power loss. Thread-safety: stateless functions.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "base/status.h"
+
+namespace tsync {
+
+/// Owns a file descriptor; closes it on destruction.
+class UniqueFd {
+ public:
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  UniqueFd(UniqueFd&& other) noexcept : fd_(other.release()) {}
+  UniqueFd& operator=(UniqueFd&& other) noexcept;
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  ~UniqueFd();
+
+  int get() const { return fd_; }
+  bool valid() const { return fd_ >= 0; }
+  int release();
+
+ private:
+  int fd_ = -1;
+};
+
+/// Writes `contents` to `path` atomically: a temp file in the same directory
+/// (created 0600-style with `mode`), written fully, fsync'd, renamed over
+/// `path`, then the directory fsync'd so the rename itself is durable.
+Status WriteFileAtomic(const std::string& path, std::string_view contents, mode_t mode = 0600);
+
+/// Creates `dir` and missing parents with `mode` (0700 for private state).
+/// An existing directory is left as it is.
+Status MakeDirs(const std::string& dir, mode_t mode = 0700);
+
+/// Reads a whole file, refusing files larger than `max_bytes` (kInvalidInput).
+/// A missing file is kNotFound.
+Result<std::string> ReadFile(const std::string& path, size_t max_bytes);
+
+/// pread() until `len` bytes or end of file; returns bytes read.
+Result<size_t> PreadFull(int fd, char* buf, size_t len, uint64_t offset);
+
+/// The directory part of a path ("." when there is none).
+std::string DirName(const std::string& path);
+
+/// True when `path` lies inside `root` (both already canonical, absolute).
+bool PathIsInside(std::string_view path, std::string_view root);
+
+}  // namespace tsync

@@ -1,0 +1,33 @@
+// Shared fixtures for tests: a private temporary directory and small file
+// helpers. Every test that touches the disk works inside its own TempDir.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <string_view>
+
+namespace tsync::testing {
+
+/// A fresh directory under $TMPDIR, removed with everything in it on scope exit.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  const std::string& path() const { return path_; }
+  /// path() + "/" + rel
+  std::string operator/(std::string_view rel) const;
+
+ private:
+  std::string path_;
+};
+
+/// Creates parent directories as needed and writes (or appends) `data`.
+void WriteFile(const std::string& path, std::string_view data, mode_t mode = 0644);
+void AppendFile(const std::string& path, std::string_view data);
+std::string ReadWholeFile(const std::string& path);
+
+}  // namespace tsync::testing

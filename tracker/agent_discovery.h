@@ -1,0 +1,74 @@
+// AgentDiscovery: finds the subagent (and workflow) files that belong to one
+// session, breadth-first, from three sources (TRANSCRIPTS.md "Layout on disk",
+// "Subagent references"):
+//  1) ids referenced by lines the engine reads (ObserveLine): a user line's
+//     `toolUseResult.agentId`, `message.content[].content.toolUseResult.agentId`,
+//     and `progress` lines with data.type == "agent_progress" carrying
+//     `data.agentId`. Only lines containing the bytes "agentId" are parsed.
+//  2) a recursive scan of <project>/<session>/subagents/: agent-<id>.jsonl
+//     (file_type agent, file_name "agent-<id>.jsonl"), and
+//     workflows/<runId>/agent-<id>.jsonl and workflows/<runId>/journal.jsonl
+//     (file_name "subagents/workflows/<runId>/<file>", flagged workflow).
+//  3) the old layout: <project>/agent-<id>.jsonl whose lines carry this
+//     session's `sessionId`.
+// Lines of discovered files are observed too, so discovery is transitive;
+// a reference cycle is harmless (each file is reported once). An id whose
+// file does not exist yet stays pending and is retried by the next Poll().
+//
+// Safety: ids must match [A-Za-z0-9_-]{6,64} (run ids likewise, 1..128) — an
+// id builds a path, so anything else is rejected and logged. Every file is
+// resolved with realpath() and refused (logged) unless it lies inside the
+// session's project directory, so a symlink cannot lead outside.
+// Thread-safety: single-owner; not thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <set>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "tracker/file_type.h"
+
+namespace tsync::tracker {
+
+struct DiscoveredFile {
+  std::string path;       // canonical absolute path
+  std::string file_name;  // backend file_name (PROTOCOL.md /sync/chunk)
+  FileType type = FileType::kAgent;
+  bool workflow = false;  // under subagents/workflows/: send only if capabilities allow
+};
+
+/// True for ids that may be used in a path: [A-Za-z0-9_-]{6,64}.
+bool IsValidAgentId(std::string_view id);
+
+class AgentDiscovery {
+ public:
+  /// `project_dir`: the directory holding <session_id>.jsonl.
+  AgentDiscovery(std::string project_dir, std::string session_id);
+
+  /// Extracts agent ids referenced by one transcript/agent line (cheap when the
+  /// line cannot contain one). Malformed JSON is ignored.
+  void ObserveLine(std::string_view line);
+
+  /// Files not reported before, in discovery order: referenced ids whose files
+  /// now exist first (in the order they were referenced), then files found by
+  /// the directory scans in sorted path order.
+  std::vector<DiscoveredFile> Poll();
+
+  /// Referenced ids whose files have not appeared yet.
+  size_t pending_ids() const { return pending_.size(); }
+  /// Ids rejected as unsafe so far (for reports).
+  uint64_t rejected_ids() const { return rejected_ids_; }
+
+ private:
+  // (private members are the implementer's choice)
+  std::string project_dir_;
+  std::string session_id_;
+  std::deque<std::string> pending_;
+  uint64_t rejected_ids_ = 0;
+};
+
+}  // namespace tsync::tracker
