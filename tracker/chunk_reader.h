@@ -32,6 +32,8 @@
 namespace tsync::tracker {
 
 inline constexpr size_t kDefaultChunkBudget = 14u << 20;  // 14 MiB of the server's 16 MiB
+/// Room for the oversize placeholder line plus the array around it.
+inline constexpr size_t kMinChunkBudget = 256;
 
 struct ChunkOptions {
   /// Upper bound on EncodedLinesSize() of a chunk.

@@ -1,0 +1,53 @@
+// Checkpoint: the per-session state file that lets tsync resume reading at a
+// saved byte offset instead of rescanning every file from its start.
+//
+// Stored at <state_dir>/sessions/<session-id>.json (0600, directory 0700),
+// written atomically (temp, fsync, rename, fsync dir), so a crash leaves the
+// old or the new checkpoint, never a torn one. A checkpoint is only an
+// optimisation: the backend's last_synced_line is authoritative, so a
+// missing, empty, corrupt or foreign-version file is reported and ignored —
+// never fatal — and the files are rescanned (see Resume in session_tracker.h).
+// Thread-safety: free functions; one writer per session (the engine).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "tracker/tracked_file.h"
+
+namespace tsync::tracker {
+
+inline constexpr int kCheckpointVersion = 1;
+
+struct Checkpoint {
+  std::string session_id;          // Claude Code session id (the backend's external_id)
+  std::string backend_session_id;  // the server's UUID from /sync/init ("" before the first init)
+  std::vector<TrackedFile> files;
+};
+
+/// True for session ids safe to use in a path: [A-Za-z0-9_-]{1,128}.
+bool IsValidSessionId(std::string_view id);
+
+/// <state_dir>/sessions/<session_id>.json
+std::string CheckpointPath(const std::string& state_dir, const std::string& session_id);
+
+std::string SerializeCheckpoint(const Checkpoint& checkpoint);
+/// Parses and validates; kCorrupt with the reason on any problem.
+Result<Checkpoint> ParseCheckpoint(std::string_view json);
+
+Status SaveCheckpoint(const std::string& state_dir, const Checkpoint& checkpoint);
+
+/// The outcome of loading: a checkpoint, or none with the reason it was
+/// ignored ("" when there simply was none yet).
+struct LoadedCheckpoint {
+  std::optional<Checkpoint> checkpoint;
+  std::string ignored_because;
+};
+
+/// Never fails: problems are logged with what happens next and returned in
+/// `ignored_because`.
+LoadedCheckpoint LoadCheckpoint(const std::string& state_dir, const std::string& session_id);
+
+}  // namespace tsync::tracker
