@@ -1,1 +1,161 @@
+#include <simdjson.h>
+#include <sys/stat.h>
+
+#include <catch2/catch.hpp>
+#include <random>
+
+#include "base/fs.h"
+#include "base/json.h"
+#include "base/sha256.h"
 #include "base/status.h"
+#include "base/utf8.h"
+#include "tests/test_util.h"
+
+using namespace tsync;
+
+TEST_CASE("JsonEscapedSize equals what AppendJsonEscaped writes, for every byte", "[base][json]") {
+  for (int c = 0; c < 256; ++c) {
+    std::string s(1, static_cast<char>(c));
+    std::string out;
+    AppendJsonEscaped(&out, s);
+    INFO("byte " << c);
+    CHECK(out.size() == JsonEscapedSize(s));
+  }
+  CHECK(JsonEscapedSize("\"") == 2);
+  CHECK(JsonEscapedSize("\\") == 2);
+  CHECK(JsonEscapedSize("\n") == 2);
+  CHECK(JsonEscapedSize(std::string(1, '\x01')) == 6);
+  CHECK(JsonEscapedSize("\x7f") == 1);
+  CHECK(JsonEscapedSize("é") == 2);
+}
+
+TEST_CASE("escaped strings round-trip through a JSON parser, long and short", "[base][json]") {
+  std::mt19937 rng(7);
+  simdjson::dom::parser parser;
+  for (int round = 0; round < 200; ++round) {
+    std::string s;
+    size_t len = rng() % 100;
+    for (size_t i = 0; i < len; ++i) {
+      // ASCII including all controls, quotes and backslashes.
+      s.push_back(static_cast<char>(rng() % 128));
+    }
+    std::string json;
+    AppendJsonString(&json, s);
+    CHECK(json.size() == JsonEscapedSize(s) + 2);
+    std::string_view back;
+    REQUIRE(parser.parse(json).get_string().get(back) == simdjson::SUCCESS);
+    CHECK(back == s);
+  }
+}
+
+TEST_CASE("JsonWriter places commas and nests", "[base][json]") {
+  JsonWriter w;
+  w.BeginObject().Key("a").Int(-1).Key("b").BeginArray().String("x").Bool(true).Null().UInt(7).EndArray();
+  w.Key("c").BeginObject().EndObject().Key("d").Raw("[1]").EndObject();
+  CHECK(w.str() == R"({"a":-1,"b":["x",true,null,7],"c":{},"d":[1]})");
+}
+
+TEST_CASE("UTF-8 validation and maximal-subpart repair", "[base][utf8]") {
+  const std::string fffd = "\xEF\xBF\xBD";
+  CHECK(IsValidUtf8("plain"));
+  CHECK(IsValidUtf8("é日本🎉"));
+  CHECK_FALSE(IsValidUtf8("\xC0\xAF"));        // overlong
+  CHECK_FALSE(IsValidUtf8("\xED\xA0\x80"));    // surrogate
+  CHECK_FALSE(IsValidUtf8("\xF4\x90\x80\x80"));  // > U+10FFFF
+
+  struct Case {
+    std::string in, out;
+    size_t replaced;
+  };
+  std::vector<Case> cases = {
+      {"ok", "ok", 0},
+      {"a\x80z", "a" + fffd + "z", 1},
+      {"\xE2\x82", fffd, 1},                      // truncated 3-byte: one replacement
+      {"\xE2\x82z", fffd + "z", 1},
+      {"\xC0\xAF", fffd + fffd, 2},                // C0 is never valid; AF is a lone continuation
+      {"\xED\xA0\x80", fffd + fffd + fffd, 3},     // surrogates: ED then A0 is out of range
+      {"\xF0\x9F\x8E", fffd, 1},                  // truncated emoji
+      {"\xF0\x9F\x8E\x89", "\xF0\x9F\x8E\x89", 0},
+      {"\xFF\xFE", fffd + fffd, 2},
+  };
+  for (const auto& c : cases) {
+    std::string out;
+    size_t n = AppendRepairedUtf8(&out, c.in);
+    INFO("input bytes " << c.in.size());
+    CHECK(out == c.out);
+    CHECK(n == c.replaced);
+    CHECK(IsValidUtf8(out));
+  }
+}
+
+TEST_CASE("TruncateUtf8 never cuts a sequence", "[base][utf8]") {
+  std::string s = "aé日";  // 1 + 2 + 3 bytes
+  CHECK(TruncateUtf8(s, 100) == s);
+  CHECK(TruncateUtf8(s, 2) == "a");
+  CHECK(TruncateUtf8(s, 3) == "aé");
+  CHECK(TruncateUtf8(s, 5) == "aé");
+  CHECK(TruncateUtf8(s, 6) == s);
+}
+
+TEST_CASE("SHA-256 matches the standard test vectors", "[base]") {
+  CHECK(Sha256Hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  CHECK(Sha256Hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  Sha256 h;
+  h.Update("a");
+  h.Update("bc");
+  CHECK(h.FinishHex() == Sha256Hex("abc"));
+}
+
+TEST_CASE("WriteFileAtomic replaces whole files with the requested mode", "[base][fs]") {
+  testing::TempDir dir;
+  std::string path = dir / "sub/state.json";
+  REQUIRE(MakeDirs(DirName(path), 0700).ok());
+  REQUIRE(WriteFileAtomic(path, "first").ok());
+  REQUIRE(WriteFileAtomic(path, "second, longer").ok());
+  CHECK(testing::ReadWholeFile(path) == "second, longer");
+  struct stat st;
+  REQUIRE(::stat(path.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+  REQUIRE(::stat(DirName(path).c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0700);
+
+  auto missing_dir = WriteFileAtomic(dir / "nope/x.json", "x");
+  CHECK_FALSE(missing_dir.ok());
+  CHECK(missing_dir.kind() == Status::Kind::kIo);
+  CHECK(missing_dir.message().find("nope") != std::string::npos);
+}
+
+TEST_CASE("ReadFile reports missing and oversized files by kind", "[base][fs]") {
+  testing::TempDir dir;
+  auto missing = ReadFile(dir / "none", 10);
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.status().kind() == Status::Kind::kNotFound);
+  testing::WriteFile(dir / "big", std::string(11, 'x'));
+  auto big = ReadFile(dir / "big", 10);
+  REQUIRE_FALSE(big.ok());
+  CHECK(big.status().kind() == Status::Kind::kInvalidInput);
+  CHECK(*ReadFile(dir / "big", 11) == std::string(11, 'x'));
+}
+
+TEST_CASE("PathIsInside compares whole path components", "[base][fs]") {
+  CHECK(PathIsInside("/a/b/c", "/a/b"));
+  CHECK(PathIsInside("/a/b/c", "/a/b/"));
+  CHECK_FALSE(PathIsInside("/a/bc", "/a/b"));
+  CHECK_FALSE(PathIsInside("/a/b", "/a/b"));
+  CHECK(PathIsInside("/x", "/"));
+}
+
+TEST_CASE("Status and Result carry kinds and messages", "[base]") {
+  Status s = Status::Config("bad field");
+  CHECK_FALSE(s.ok());
+  CHECK(s.ToString() == "config error: bad field");
+  Result<int> r = 5;
+  CHECK(r.ok());
+  CHECK(r.status().ok());
+  Result<int> e = Status::NotFound("x");
+  CHECK_FALSE(e.ok());
+  CHECK(e.status().kind() == Status::Kind::kNotFound);
+  Result<int> misuse = Status::Ok();
+  CHECK_FALSE(misuse.ok());
+  CHECK(misuse.status().kind() == Status::Kind::kInternal);
+}
