@@ -1,2 +1,3 @@
-// Temporary entry point while agent/ is being written this session.
-int main() { return 0; }
+#include "agent/cli.h"
+
+int main(int argc, char** argv) { return tsync::agent::RunCli(argc, argv); }

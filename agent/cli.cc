@@ -1,0 +1,97 @@
+#include "agent/cli.h"
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <iostream>
+
+#include "agent/exit_codes.h"
+#include "agent/scan_report.h"
+#include "agent/session_scan.h"
+#include "config/config.h"
+
+#ifndef TSYNC_VERSION
+#define TSYNC_VERSION "0.0.0"
+#endif
+
+namespace tsync::agent {
+
+namespace {
+
+void SetUpLogging(config::LogLevel level) {
+  auto logger = spdlog::stderr_color_mt("tsync");
+  logger->set_pattern("tsync: %^%l%$: %v");
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(spdlog::level::from_str(config::LogLevelName(level)));
+}
+
+int Fail(const Status& status) {
+  spdlog::error("{}", status.ToString());
+  return ExitCodeFor(status);
+}
+
+struct ScanArgs {
+  std::vector<std::string> prefixes;
+  bool json = false;
+};
+
+int RunScan(const config::Config& cfg, const ScanArgs& args) {
+  Result<std::vector<SessionRef>> all = FindSessions(cfg.ProjectsDir());
+  if (!all.ok()) return Fail(all.status());
+  Result<std::vector<SessionRef>> chosen = SelectSessions(*all, args.prefixes);
+  if (!chosen.ok()) return Fail(chosen.status());
+  std::vector<SessionScan> scans;
+  for (const SessionRef& s : *chosen) scans.push_back(ScanSession(s, tracker::ChunkOptions{}));
+  std::cout << (args.json ? ScanReportJson(scans) : ScanReportText(scans));
+  for (const SessionScan& s : scans) {
+    if (!s.error.empty()) return kExitFailure;
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+int RunCli(int argc, char** argv) {
+  CLI::App app{"tsync: syncs Claude Code transcripts, redacted, line by line"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", TSYNC_VERSION);
+
+  config::ConfigOverrides flags;
+  std::string config_path, claude_dir, state_dir, log_level;
+  app.add_option("--config", config_path, "Config file (default $TSYNC_CONFIG or ~/.config/tsync/config.json)");
+  app.add_option("--claude-dir", claude_dir, "Claude Code's directory (default $CLAUDE_CONFIG_DIR or ~/.claude)");
+  app.add_option("--state-dir", state_dir, "Where tsync keeps checkpoints (default ~/.local/state/tsync)");
+  app.add_option("--log-level", log_level, "trace|debug|info|warn|error|off");
+
+  ScanArgs scan;
+  CLI::App* scan_cmd = app.add_subcommand(
+      "scan", "Read sessions exactly as a sync would and report what would be sent (sends nothing)");
+  scan_cmd->add_option("sessions", scan.prefixes, "Session id prefixes (default: every session)");
+  scan_cmd->add_flag("--json", scan.json, "Print one JSON document");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? kExitOk : kExitUsage;
+  }
+
+  if (!config_path.empty()) flags.config_path = config_path;
+  if (!claude_dir.empty()) flags.claude_dir = claude_dir;
+  if (!state_dir.empty()) flags.state_dir = state_dir;
+  if (!log_level.empty()) flags.log_level = log_level;
+
+  // Logging starts at "warn" so config problems are visible before the
+  // configured level is known.
+  SetUpLogging(config::LogLevel::kWarn);
+  Result<config::LoadedConfig> loaded = config::LoadConfig(config::ProcessEnvironment(), flags);
+  if (!loaded.ok()) return Fail(loaded.status());
+  spdlog::set_level(spdlog::level::from_str(config::LogLevelName(loaded->config.log_level)));
+
+  if (scan_cmd->parsed()) return RunScan(loaded->config, scan);
+  return kExitUsage;
+}
+
+}  // namespace tsync::agent
