@@ -6,6 +6,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace tsync::testing {
 
@@ -29,5 +30,19 @@ class TempDir {
 void WriteFile(const std::string& path, std::string_view data, mode_t mode = 0644);
 void AppendFile(const std::string& path, std::string_view data);
 std::string ReadWholeFile(const std::string& path);
+
+}  // namespace tsync::testing
+
+namespace tsync::testing {
+
+struct ProcessResult {
+  int exit_code = -1;  // 128 + signal when killed by one
+  std::string out;
+  std::string err;
+};
+
+/// Runs `argv` with exactly the environment `env` ("NAME=value" entries),
+/// waits for it, and returns its exit code and output.
+ProcessResult RunProcess(const std::vector<std::string>& argv, const std::vector<std::string>& env);
 
 }  // namespace tsync::testing
