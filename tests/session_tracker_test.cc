@@ -193,6 +193,24 @@ TEST_CASE("a deleted file is missing, keeps its state, and a recreated one is a 
   CHECK(f.generation == 2);
 }
 
+TEST_CASE("a device number that changed across a reboot is not a replacement", "[tracker]") {
+  Fixture fx;
+  WriteFile(fx.transcript, "{\"n\":1}\n");
+  auto t = fx.MakeTracker();
+  fx.SyncAll(t);
+  auto& f = t.files()[0];
+  f.pos.dev += 1;  // as a checkpoint from before the reboot would say
+  AppendFile(fx.transcript, "{\"n\":2}\n");
+  CHECK(fx.SyncFile(t, f).front() == Change::kGrown);
+  CHECK(f.generation == 1);
+  CHECK(fx.backend.Count(f.file_name) == 2);
+
+  f.pos.dev += 1;  // and with other content the fingerprints still catch it
+  WriteFile(fx.transcript, "{\"other\":1}\n{\"other\":2}\n{\"other\":3}\n");
+  CHECK(fx.SyncFile(t, f).front() == Change::kReplaced);
+  CHECK(f.generation == 2);
+}
+
 TEST_CASE("mtime changes alone do not disturb an unchanged file", "[tracker]") {
   Fixture fx;
   WriteFile(fx.transcript, "{\"n\":1}\n");

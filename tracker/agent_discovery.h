@@ -19,15 +19,20 @@
 // id builds a path, so anything else is rejected and logged. Every file is
 // resolved with realpath() and refused (logged) unless it lies inside the
 // session's project directory, so a symlink cannot lead outside.
+// A symlink whose target is a regular file inside the project directory is
+// accepted and reported by its canonical path; the session's own transcript
+// and any file already reported are never reported again under another name.
 // Thread-safety: single-owner; not thread-safe.
 #pragma once
 
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "tracker/file_type.h"
@@ -43,11 +48,16 @@ struct DiscoveredFile {
 
 /// True for ids that may be used in a path: [A-Za-z0-9_-]{6,64}.
 bool IsValidAgentId(std::string_view id);
+/// True for workflow run ids that may be used in a path: [A-Za-z0-9_-]{1,128}.
+bool IsValidRunId(std::string_view id);
 
 class AgentDiscovery {
  public:
   /// `project_dir`: the directory holding <session_id>.jsonl.
   AgentDiscovery(std::string project_dir, std::string session_id);
+  ~AgentDiscovery();
+  AgentDiscovery(AgentDiscovery&&) noexcept;
+  AgentDiscovery& operator=(AgentDiscovery&&) noexcept;
 
   /// Extracts agent ids referenced by one transcript/agent line (cheap when the
   /// line cannot contain one). Malformed JSON is ignored.
@@ -64,10 +74,46 @@ class AgentDiscovery {
   uint64_t rejected_ids() const { return rejected_ids_; }
 
  private:
-  // (private members are the implementer's choice)
+  struct LineParser;  // simdjson parser + reusable padded copy buffer
+  struct Candidate;   // a path that may become a DiscoveredFile
+  enum class Resolution { kAbsent, kRefused, kOk };
+  enum class Probe { kUndecided, kMatch, kOther };
+  struct FileId {
+    uint64_t dev = 0, ino = 0, size = 0;
+  };
+  struct ProbeVerdict {  // old-layout sessionId check, cached per (path, dev, ino)
+    FileId id;
+    Probe state = Probe::kUndecided;
+  };
+
+  void Reference(std::string_view id);
+  void Reject(std::string_view where, std::string_view id);
+  void RejectOnce(const std::string& path, std::string_view id);
+  void WarnOnce(const std::string& path, const std::string& why);
+  bool EnsureProjectReal();
+  void PollPending(std::vector<DiscoveredFile>* out);
+  void ScanSubagents(std::vector<Candidate>* found);
+  void ScanOldLayout(std::vector<Candidate>* found);
+  void OfferScanned(const Candidate& c, std::vector<DiscoveredFile>* out);
+  Resolution Resolve(const std::string& path, std::string* canonical, FileId* id);
+  void Take(const Candidate& c, const std::string& canonical, std::vector<DiscoveredFile>* out);
+  bool OldLayoutMatches(const std::string& path, const std::string& canonical, const FileId& id);
+  Probe ProbeSessionId(const std::string& canonical, const FileId& id);
+
   std::string project_dir_;
   std::string session_id_;
+  bool session_dir_ok_ = false;  // session id is safe as a path component
+  std::string project_real_;     // realpath(project_dir_), "" until it exists
+  bool transcript_seeded_ = false;
   std::deque<std::string> pending_;
+  std::unordered_set<std::string> referenced_;      // every id ever referenced
+  std::unordered_set<std::string> reported_ids_;    // agent ids reported by any route
+  std::unordered_set<std::string> reported_paths_;  // canonical paths (+ the transcript)
+  std::unordered_set<std::string> reported_names_;  // backend file_names
+  std::unordered_set<std::string> settled_paths_;   // candidate paths taken or duplicate
+  std::unordered_set<std::string> warned_paths_;    // log each bad path once per run
+  std::unordered_map<std::string, ProbeVerdict> probes_;
+  std::unique_ptr<LineParser> parser_;
   uint64_t rejected_ids_ = 0;
 };
 

@@ -69,17 +69,21 @@ Result<Change> DetectChange(const TrackedFile& file, const OpenedFile* opened) {
   if (opened == nullptr) return Change::kMissing;
   const FilePosition& p = file.pos;
   if (!file.has_identity()) return opened->size > 0 ? Change::kGrown : Change::kUnchanged;
-  if (opened->dev != p.dev || opened->ino != p.ino) return Change::kReplaced;
+  if (opened->ino != p.ino) return Change::kReplaced;
   if (opened->size < p.offset) return Change::kTruncated;
+  // Device numbers are not stable across reboots (LVM, btrfs, network
+  // mounts): a changed device with the same inode is decided by the
+  // fingerprints below rather than called a replacement outright.
+  const bool same_device = opened->dev == p.dev;
   // Nothing touched the file since it was last read; bytes past the offset
   // (lines a budget-limited chunk left, a partial line) may still be due.
-  if (opened->size == p.size && opened->mtime_ns == p.mtime_ns) {
+  if (same_device && opened->size == p.size && opened->mtime_ns == p.mtime_ns) {
     return opened->size > p.offset ? Change::kGrown : Change::kUnchanged;
   }
 
   Result<std::string> head = HashRange(opened->fd.get(), 0, p.head_len);
   if (!head.ok()) return head.status();
-  if (*head != p.head_hash) return Change::kReplaced;  // same inode, another file
+  if (*head != p.head_hash) return Change::kReplaced;  // same inode number, another file
   Result<std::string> tail = HashRange(opened->fd.get(), p.offset - p.tail_len, p.tail_len);
   if (!tail.ok()) return tail.status();
   if (*tail != p.tail_hash) return Change::kRewritten;

@@ -8,7 +8,8 @@
 //   kUnchanged  nothing past the offset, bytes before it intact
 //   kGrown      same file, bytes before the offset intact, bytes after it
 //   kTruncated  size < offset (copytruncate, `> file`)
-//   kReplaced   another inode, or the same inode (reused) with another beginning
+//   kReplaced   another inode, or the same inode (reused) with another beginning;
+//               a changed device number alone is checked by the fingerprints
 //   kRewritten  the bytes just before the offset differ
 //   kMissing    the path does not exist (deleted; kept until it comes back)
 // Truncated, replaced and rewritten files start a new *generation*: lines
