@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 
 #include "agent/exit_codes.h"
@@ -25,6 +26,13 @@ void SetUpLogging(config::LogLevel level) {
   logger->set_pattern("tsync: %^%l%$: %v");
   spdlog::set_default_logger(logger);
   spdlog::set_level(spdlog::level::from_str(config::LogLevelName(level)));
+}
+
+std::string AbsoluteFlagPath(const std::string& path) {
+  if (path.starts_with("/") || path.starts_with("~/")) return path;
+  std::error_code ec;
+  std::filesystem::path abs = std::filesystem::absolute(path, ec);
+  return ec ? path : abs.lexically_normal().string();
 }
 
 int Fail(const Status& status) {
@@ -78,9 +86,11 @@ int RunCli(int argc, char** argv) {
     return code == 0 ? kExitOk : kExitUsage;
   }
 
-  if (!config_path.empty()) flags.config_path = config_path;
-  if (!claude_dir.empty()) flags.claude_dir = claude_dir;
-  if (!state_dir.empty()) flags.state_dir = state_dir;
+  // Paths typed on a command line are relative to where the user is;
+  // paths in the config file are not (config/ insists on absolute ones).
+  if (!config_path.empty()) flags.config_path = AbsoluteFlagPath(config_path);
+  if (!claude_dir.empty()) flags.claude_dir = AbsoluteFlagPath(claude_dir);
+  if (!state_dir.empty()) flags.state_dir = AbsoluteFlagPath(state_dir);
   if (!log_level.empty()) flags.log_level = log_level;
 
   // Logging starts at "warn" so config problems are visible before the

@@ -1,5 +1,6 @@
 #include "agent/scan_report.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "base/json.h"
@@ -44,8 +45,10 @@ std::string ScanReportText(const std::vector<SessionScan>& scans) {
   char row[512];
   for (const SessionScan& s : scans) {
     out += "session " + s.session.session_id + "  (" + s.session.project_dir + ")\n";
+    int width = 0;
+    for (const FileScan& f : s.files) width = std::max(width, static_cast<int>(f.file_name.size()));
     for (const FileScan& f : s.files) {
-      std::snprintf(row, sizeof row, "  %-52s %-16s %8llu lines %11s %4llu chunk(s)", f.file_name.c_str(),
+      std::snprintf(row, sizeof row, "  %-*s %-16s %8llu lines %11s %4llu chunk(s)", width, f.file_name.c_str(),
                     std::string(tracker::FileTypeName(f.type)).c_str(), static_cast<unsigned long long>(f.lines),
                     HumanBytes(f.encoded_bytes).c_str(), static_cast<unsigned long long>(f.chunks));
       out += row;
