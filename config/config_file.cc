@@ -1,0 +1,379 @@
+#include "config/config_file.h"
+
+#include <simdjson.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <set>
+
+#include "base/fs.h"
+#include "base/json.h"
+#include "config/json_error_location.h"
+
+namespace tsync::config {
+namespace {
+
+using simdjson::dom::element;
+using simdjson::dom::element_type;
+
+const char* TypeName(element_type type) {
+  switch (type) {
+    case element_type::ARRAY: return "array";
+    case element_type::OBJECT: return "object";
+    case element_type::INT64:
+    case element_type::UINT64:
+    case element_type::DOUBLE: return "number";
+    case element_type::STRING: return "string";
+    case element_type::BOOL: return "boolean";
+    case element_type::NULL_VALUE: return "null";
+  }
+  return "unknown";
+}
+
+std::string OctalMode(mode_t mode) {
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(mode & 07777));
+  return buf;
+}
+
+// Type-checks values of one file and words errors the same way everywhere:
+// "config file <path>: field '<a.b[i].c>' must be a <type>, got <type>".
+class FileParser {
+ public:
+  FileParser(const std::string& path, std::vector<std::string>* warnings) : path_(path), warnings_(warnings) {}
+
+  Result<Layer> ParseRoot(element root);
+
+ private:
+  Status Error(const std::string& field, const std::string& problem) const {
+    return Status::Config("config file " + path_ + ": field '" + field + "' " + problem);
+  }
+  Status TypeError(const std::string& field, const char* want, element value) const {
+    return Error(field, std::string("must be ") + want + ", got " + TypeName(value.type()) +
+                            "; fix the value, or remove the field to use the default");
+  }
+  void Warn(const std::string& message) {
+    spdlog::warn("{}", message);
+    warnings_->push_back(message);
+  }
+  void WarnUnknown(const std::string& field) {
+    Warn("config file " + path_ + ": unknown field '" + field + "' ignored (misspelt, or meant for a newer tsync?)");
+  }
+  // Warns once per repeated key: simdjson keeps both, and the last one wins.
+  void CheckDuplicate(std::set<std::string_view>* seen, std::string_view key, const std::string& field) {
+    if (!seen->insert(key).second) {
+      Warn("config file " + path_ + ": field '" + field + "' appears more than once; the last one is used");
+    }
+  }
+
+  Status GetString(element value, const std::string& field, std::optional<std::string>* out) const;
+  Status GetBool(element value, const std::string& field, std::optional<bool>* out) const;
+  Status ParseTopField(std::string_view key, element value, Layer* layer);
+  Status ParseRedaction(element value, Layer* layer);
+  Result<std::vector<CustomRule>> ParseRules(element value);
+  Result<CustomRule> ParseRule(element value, const std::string& field);
+  Status ParseKeywords(element value, const std::string& field, std::vector<std::string>* out) const;
+
+  const std::string& path_;
+  std::vector<std::string>* warnings_;
+};
+
+Status FileParser::GetString(element value, const std::string& field, std::optional<std::string>* out) const {
+  std::string_view s;
+  if (value.get_string().get(s) != simdjson::SUCCESS) return TypeError(field, "a string", value);
+  *out = std::string(s);
+  return Status::Ok();
+}
+
+Status FileParser::GetBool(element value, const std::string& field, std::optional<bool>* out) const {
+  bool b = false;
+  if (value.get_bool().get(b) != simdjson::SUCCESS) return TypeError(field, "a boolean", value);
+  *out = b;
+  return Status::Ok();
+}
+
+Result<Layer> FileParser::ParseRoot(element root) {
+  simdjson::dom::object object;
+  if (root.get_object().get(object) != simdjson::SUCCESS) {
+    return Status::Config("config file " + path_ + ": the top level must be a JSON object ({ ... }), got " +
+                          TypeName(root.type()));
+  }
+  Layer layer;
+  std::set<std::string_view> seen;
+  for (simdjson::dom::key_value_pair field : object) {
+    CheckDuplicate(&seen, field.key, std::string(field.key));
+    Status st = ParseTopField(field.key, field.value, &layer);
+    if (!st.ok()) return st;
+  }
+  return layer;
+}
+
+Status FileParser::ParseTopField(std::string_view key, element value, Layer* layer) {
+  std::string field(key);
+  if (key == "backend_url") return GetString(value, field, &layer->backend_url);
+  if (key == "api_key") return GetString(value, field, &layer->api_key);
+  if (key == "claude_dir") return GetString(value, field, &layer->claude_dir);
+  if (key == "state_dir") return GetString(value, field, &layer->state_dir);
+  if (key == "archive_dir") return GetString(value, field, &layer->archive_dir);
+  if (key == "ca_file") return GetString(value, field, &layer->ca_file);
+  if (key == "allow_insecure_http") return GetBool(value, field, &layer->allow_insecure_http);
+  if (key == "redaction") return ParseRedaction(value, layer);
+  if (key == "log_level") {
+    std::optional<std::string> name;
+    Status st = GetString(value, field, &name);
+    if (!st.ok()) return st;
+    layer->log_level = ParseLogLevel(*name);
+    if (!layer->log_level) {
+      return Error(field, "must be one of trace, debug, info, warn, error, off; got '" + *name + "'");
+    }
+    return Status::Ok();
+  }
+  WarnUnknown(field);
+  return Status::Ok();
+}
+
+Status FileParser::ParseRedaction(element value, Layer* layer) {
+  simdjson::dom::object object;
+  if (value.get_object().get(object) != simdjson::SUCCESS) return TypeError("redaction", "an object", value);
+  std::set<std::string_view> seen;
+  for (simdjson::dom::key_value_pair field : object) {
+    std::string name = "redaction." + std::string(field.key);
+    CheckDuplicate(&seen, field.key, name);
+    if (field.key == "enabled") {
+      Status st = GetBool(field.value, name, &layer->redaction_enabled);
+      if (!st.ok()) return st;
+    } else if (field.key == "custom_rules") {
+      Result<std::vector<CustomRule>> rules = ParseRules(field.value);
+      if (!rules.ok()) return rules.status();
+      layer->custom_rules = std::move(rules).value();
+    } else {
+      WarnUnknown(name);
+    }
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<CustomRule>> FileParser::ParseRules(element value) {
+  simdjson::dom::array array;
+  if (value.get_array().get(array) != simdjson::SUCCESS) {
+    return TypeError("redaction.custom_rules", "an array", value);
+  }
+  std::vector<CustomRule> rules;
+  for (element item : array) {
+    std::string field = "redaction.custom_rules[" + std::to_string(rules.size()) + "]";
+    Result<CustomRule> rule = ParseRule(item, field);
+    if (!rule.ok()) return rule.status();
+    // Rule ids label redactions in reports; two rules with one id would be
+    // indistinguishable there.
+    for (size_t i = 0; i < rules.size(); ++i) {
+      if (rules[i].id == rule->id) {
+        return Error(field + ".id", "'" + rule->id + "' is already used by redaction.custom_rules[" +
+                                        std::to_string(i) + "]; give each rule its own id");
+      }
+    }
+    rules.push_back(std::move(rule).value());
+  }
+  return rules;
+}
+
+Result<CustomRule> FileParser::ParseRule(element value, const std::string& field) {
+  simdjson::dom::object object;
+  if (value.get_object().get(object) != simdjson::SUCCESS) return TypeError(field, "an object", value);
+  std::optional<std::string> id, pattern, description;
+  CustomRule rule;
+  std::set<std::string_view> seen;
+  for (simdjson::dom::key_value_pair kv : object) {
+    std::string name = field + "." + std::string(kv.key);
+    CheckDuplicate(&seen, kv.key, name);
+    Status st;
+    if (kv.key == "id") {
+      st = GetString(kv.value, name, &id);
+    } else if (kv.key == "pattern") {
+      st = GetString(kv.value, name, &pattern);
+    } else if (kv.key == "description") {
+      st = GetString(kv.value, name, &description);
+    } else if (kv.key == "keywords") {
+      st = ParseKeywords(kv.value, name, &rule.keywords);
+    } else {
+      WarnUnknown(name);
+    }
+    if (!st.ok()) return st;
+  }
+  if (!id || id->empty())
+    return Error(field + ".id", "is missing or empty; every custom rule needs an id and a pattern");
+  if (!pattern || pattern->empty()) {
+    return Error(field + ".pattern", "is missing or empty; every custom rule needs an id and a pattern");
+  }
+  rule.id = std::move(*id);
+  rule.pattern = std::move(*pattern);
+  rule.description = description.value_or("");
+  return rule;
+}
+
+Status FileParser::ParseKeywords(element value, const std::string& field, std::vector<std::string>* out) const {
+  simdjson::dom::array array;
+  if (value.get_array().get(array) != simdjson::SUCCESS) return TypeError(field, "an array of strings", value);
+  for (element item : array) {
+    std::optional<std::string> word;
+    Status st = GetString(item, field + "[" + std::to_string(out->size()) + "]", &word);
+    if (!st.ok()) return st;
+    out->push_back(std::move(*word));
+  }
+  return Status::Ok();
+}
+
+Status SyntaxError(std::string_view text, const std::string& path, simdjson::error_code code) {
+  std::string where;
+  if (std::optional<JsonSyntaxError> err = LocateJsonError(text)) {
+    where = ": line " + std::to_string(err->line) + ", column " + std::to_string(err->column) + ": " + err->what;
+  } else {
+    where = " (" + std::string(simdjson::error_message(code)) + ")";
+  }
+  return Status::Config("config file " + path + " is not valid JSON" + where +
+                        "; fix it, or delete the file to use the defaults");
+}
+
+bool IsBlank(std::string_view text) { return text.find_first_not_of(" \t\r\n") == std::string_view::npos; }
+
+}  // namespace
+
+Result<Layer> ParseConfigText(std::string_view text, const std::string& path, std::vector<std::string>* warnings) {
+  if (IsBlank(text)) {
+    return Status::Config("config file " + path +
+                          " is empty; write a JSON object such as {\"backend_url\": \"https://…\"}, or delete "
+                          "the file to use the defaults");
+  }
+  simdjson::dom::parser parser;
+  simdjson::padded_string padded(text);
+  element root;
+  simdjson::error_code code = parser.parse(padded).get(root);
+  if (code != simdjson::SUCCESS) return SyntaxError(text, path, code);
+  return FileParser(path, warnings).ParseRoot(root);
+}
+
+// Permission checks. The file holds the API key, so group/other access is a
+// leak worth a warning. A world-writable file is worse: anyone on the machine
+// could plant *their* key and have the victim's transcripts uploaded to the
+// attacker's account, so its api_key is not trusted at all.
+static void CheckPermissions(const std::string& path, mode_t mode, Layer* layer, std::vector<std::string>* warnings) {
+  if ((mode & 066) != 0) {
+    std::string msg = "config file " + path + " is readable or writable by other users (mode " + OctalMode(mode) +
+                      ") and may hold your API key; run: chmod 600 " + path;
+    spdlog::warn("{}", msg);
+    warnings->push_back(std::move(msg));
+  }
+  if ((mode & 002) != 0 && layer->api_key) {
+    layer->api_key.reset();
+    std::string msg =
+        "ignoring api_key in config file " + path + ": the file is writable by every user (mode " + OctalMode(mode) +
+        "), so anyone on this machine could have put their own key there to receive your transcripts; run: chmod 600 " +
+        path + ", check the file, or set TSYNC_API_KEY";
+    spdlog::error("{}", msg);
+    warnings->push_back(std::move(msg));
+  }
+}
+
+Result<std::optional<Layer>> ReadConfigFile(const std::string& path, std::vector<std::string>* warnings) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return std::optional<Layer>();
+    return Status::Config("cannot read config file " + path + ": " + std::strerror(errno));
+  }
+  if (!S_ISREG(st.st_mode)) return Status::Config("config file " + path + " is not a regular file");
+  if (static_cast<uint64_t>(st.st_size) > kMaxConfigFileBytes) {
+    return Status::Config("config file " + path + " is " + std::to_string(st.st_size) +
+                          " bytes, over the 1 MiB limit; check that it is really a tsync config file");
+  }
+  Result<std::string> text = ReadFile(path, kMaxConfigFileBytes);
+  if (!text.ok()) {
+    if (text.status().kind() == Status::Kind::kNotFound) return std::optional<Layer>();
+    return Status::Config("cannot read config file " + path + ": " + text.status().message());
+  }
+  Result<Layer> layer = ParseConfigText(*text, path, warnings);
+  if (!layer.ok()) return layer.status();
+  CheckPermissions(path, st.st_mode, &*layer, warnings);
+  return std::optional<Layer>(std::move(layer).value());
+}
+
+// JsonWriter writes compact JSON; people edit this file by hand, so put one
+// value per line. Walks the compact text, skipping over string contents.
+static std::string Indent(std::string_view json) {
+  std::string out;
+  int depth = 0;
+  bool in_string = false, escaped = false;
+  auto newline = [&] { out += '\n' + std::string(static_cast<size_t>(depth) * 2, ' '); };
+  for (size_t i = 0; i < json.size(); ++i) {
+    char c = json[i];
+    if (in_string) {
+      out += c;
+      if (escaped)
+        escaped = false;
+      else if (c == '\\')
+        escaped = true;
+      else if (c == '"')
+        in_string = false;
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+      out += c;
+    } else if ((c == '{' || c == '[') && i + 1 < json.size() && (json[i + 1] == '}' || json[i + 1] == ']')) {
+      out += c;
+      out += json[++i];  // keep {} and [] on one line
+    } else if (c == '{' || c == '[') {
+      out += c;
+      ++depth;
+      newline();
+    } else if (c == '}' || c == ']') {
+      --depth;
+      newline();
+      out += c;
+    } else if (c == ',') {
+      out += c;
+      newline();
+    } else if (c == ':') {
+      out += ": ";
+    } else {
+      out += c;
+    }
+  }
+  return out + '\n';
+}
+
+static void WriteRules(JsonWriter& w, const std::vector<CustomRule>& rules) {
+  w.BeginArray();
+  for (const CustomRule& rule : rules) {
+    w.BeginObject().Key("id").String(rule.id).Key("pattern").String(rule.pattern);
+    if (!rule.description.empty()) w.Key("description").String(rule.description);
+    if (!rule.keywords.empty()) {
+      w.Key("keywords").BeginArray();
+      for (const std::string& k : rule.keywords) w.String(k);
+      w.EndArray();
+    }
+    w.EndObject();
+  }
+  w.EndArray();
+}
+
+std::string SerializeConfig(const Config& c) {
+  JsonWriter w;
+  w.BeginObject().Key("backend_url").String(c.backend_url);
+  if (!c.api_key.empty()) w.Key("api_key").String(c.api_key);
+  w.Key("allow_insecure_http").Bool(c.allow_insecure_http);
+  if (!c.ca_file.empty()) w.Key("ca_file").String(c.ca_file);
+  // Empty paths are left out so loading falls back to the defaults rather
+  // than failing on an empty path.
+  if (!c.claude_dir.empty()) w.Key("claude_dir").String(c.claude_dir);
+  if (!c.state_dir.empty()) w.Key("state_dir").String(c.state_dir);
+  if (!c.archive_dir.empty()) w.Key("archive_dir").String(c.archive_dir);
+  w.Key("log_level").String(LogLevelName(c.log_level));
+  w.Key("redaction").BeginObject().Key("enabled").Bool(c.redaction.enabled).Key("custom_rules");
+  WriteRules(w, c.redaction.custom_rules);
+  w.EndObject().EndObject();
+  return Indent(w.str());
+}
+
+}  // namespace tsync::config
