@@ -375,7 +375,7 @@ AgentDiscovery::Resolution AgentDiscovery::Resolve(const std::string& path,
   }
   canonical->assign(real);
   std::free(real);
-  if (false) {
+  if (!PathIsInside(*canonical, project_real_)) {
     WarnOnce(path, "it resolves outside the project directory " + project_real_);
     return Resolution::kRefused;
   }
