@@ -203,7 +203,7 @@ TEST_CASE("directory scan finds unreferenced agents and workflow files", "[disco
   CHECK(d.pending_ids() == 0);
 }
 
-TEST_CASE("two files never share a file_name; first in path order wins", "[discovery]") {
+TEST_CASE("two files never share a file_name — first in path order wins", "[discovery]") {
   TempDir dir;
   WriteFile(Subagents(dir) + "/agent-dup00001.jsonl", "{}\n");
   WriteFile(Subagents(dir) + "/z/agent-dup00001.jsonl", "{}\n");

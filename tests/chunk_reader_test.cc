@@ -179,7 +179,7 @@ TEST_CASE("the budget is on the encoded size: quote-heavy lines split where esca
   CHECK(file.size() / 10 * 8 <= 812);
 }
 
-TEST_CASE("control characters are budgeted as \\u00XX", "[chunk]") {
+TEST_CASE("control characters are budgeted as six-byte unicode escapes", "[chunk]") {
   TempDir dir;
   std::string line(50, '\x01');
   WriteFile(dir / "c.jsonl", line + "\n");

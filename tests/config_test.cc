@@ -130,7 +130,7 @@ TEST_CASE("config path: TSYNC_CONFIG > XDG_CONFIG_HOME > HOME", "[config]") {
   }
 }
 
-TEST_CASE("LoadConfig reads the resolved file; --config wins over TSYNC_CONFIG", "[config]") {
+TEST_CASE("LoadConfig reads the resolved file — --config wins over TSYNC_CONFIG", "[config]") {
   Fixture f;
   f.vars["XDG_CONFIG_HOME"] = f.tmp / "xdg";
   tsync::testing::WriteFile(f.tmp / "xdg/tsync/config.json", R"({"log_level":"debug"})", 0600);
@@ -199,7 +199,7 @@ TEST_CASE("file values are loaded and recorded as from the file", "[config]") {
   }
 }
 
-TEST_CASE("environment overrides the file; flags override the environment", "[config]") {
+TEST_CASE("environment overrides the file — flags override the environment", "[config]") {
   Fixture f;
   f.Write(kFullFile);
   f.vars["TSYNC_BACKEND_URL"] = "https://env.example.com";
@@ -304,7 +304,7 @@ TEST_CASE("loose permissions warn with a chmod hint", "[config]") {
   CHECK(f.Load()->warnings.empty());
 }
 
-TEST_CASE("a world-writable file's api_key is ignored; the env key still works", "[config]") {
+TEST_CASE("a world-writable file's api_key is ignored — the env key still works", "[config]") {
   Fixture f;
   f.Write(R"({"api_key":"cfb_planted_key_12345","log_level":"debug"})", 0666);
   Result<LoadedConfig> r = f.Load();
@@ -322,7 +322,7 @@ TEST_CASE("a world-writable file's api_key is ignored; the env key still works",
   CHECK(e->sources.api_key == Source::kEnv);
 }
 
-TEST_CASE("a missing file means defaults; unknown fields only warn", "[config]") {
+TEST_CASE("a missing file means defaults — unknown fields only warn", "[config]") {
   Fixture f;
   Result<LoadedConfig> r = f.Load();
   REQUIRE(r.ok());
@@ -479,7 +479,7 @@ TEST_CASE("backend URL validation table", "[config]") {
   }
 }
 
-TEST_CASE("backend URL errors name their source; allow_insecure_http applies across layers", "[config]") {
+TEST_CASE("backend URL errors name their source — allow_insecure_http applies across layers", "[config]") {
   Fixture f;
   f.vars["TSYNC_BACKEND_URL"] = "ftp://sync.example.com";
   RequireConfigError(f.Load(), {"environment variable TSYNC_BACKEND_URL", "ftp://"});

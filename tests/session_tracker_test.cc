@@ -110,7 +110,7 @@ TEST_CASE("an empty transcript is tracked and sends nothing until it has a line"
   CHECK(fx.backend.Count(std::string(kSession) + ".jsonl") == 1);
 }
 
-TEST_CASE("truncation starts a new generation; synced lines stay", "[tracker]") {
+TEST_CASE("truncation starts a new generation — synced lines stay", "[tracker]") {
   Fixture fx;
   WriteFile(fx.transcript, "{\"n\":1}\n{\"n\":2}\n");
   auto t = fx.MakeTracker();
