@@ -46,7 +46,7 @@ struct Draft {
   Tracked<std::string> backend_url, api_key, claude_dir, state_dir, archive_dir, ca_file;
   Tracked<LogLevel> log_level{LogLevel::kInfo};
   Tracked<bool> allow_insecure_http{false}, redaction_enabled{true};
-  Tracked<std::vector<CustomRule>> custom_rules;
+  Tracked<std::vector<CustomRule>> redaction_rules;
 
   void Apply(const Layer& l, Source s) {
     backend_url.Apply(l.backend_url, s);
@@ -58,7 +58,7 @@ struct Draft {
     log_level.Apply(l.log_level, s);
     allow_insecure_http.Apply(l.allow_insecure_http, s);
     redaction_enabled.Apply(l.redaction_enabled, s);
-    custom_rules.Apply(l.custom_rules, s);
+    redaction_rules.Apply(l.redaction_rules, s);
   }
 };
 
@@ -219,8 +219,8 @@ LoadedConfig Finish(const Draft& d) {
   s.api_key = d.api_key.source;
   c.redaction.enabled = d.redaction_enabled.value;
   s.redaction_enabled = d.redaction_enabled.source;
-  c.redaction.custom_rules = d.custom_rules.value;
-  s.custom_rules = d.custom_rules.source;
+  c.redaction.rules = d.redaction_rules.value;
+  s.redaction_rules = d.redaction_rules.source;
   c.claude_dir = d.claude_dir.value;
   s.claude_dir = d.claude_dir.source;
   c.state_dir = d.state_dir.value;

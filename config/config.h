@@ -37,20 +37,23 @@ const char* LogLevelName(LogLevel level);
 /// Exactly one of trace|debug|info|warn|error|off.
 std::optional<LogLevel> ParseLogLevel(std::string_view name);
 
-/// A user-supplied redaction rule. Only shape-checked here; the redactor
-/// compiles `pattern` (RE2) and reports pattern errors itself.
+/// A user-supplied redaction rule (config key `redaction.rules[]`). Only
+/// shape-checked here; the redactor compiles `regex` and `key_pattern` (RE2)
+/// and reports pattern errors itself.
 struct CustomRule {
-  std::string id;                     // unique among custom rules, non-empty
-  std::string pattern;                // non-empty
+  std::string id;                     // required: [a-z0-9-]+, unique among the rules
+  std::string regex;                  // required, non-empty; RE2 over decoded text
+  std::vector<std::string> keywords;  // required: >= 1, each lower-case [a-z0-9_.=:-]{3,}
+  int secret_group = 0;               // capture group that is the secret; 0: the whole match
+  std::string key_pattern;            // optional RE2 over JSON key names; empty: none
   std::string description;            // optional
-  std::vector<std::string> keywords;  // optional pre-filter words
 
   bool operator==(const CustomRule&) const = default;
 };
 
 struct RedactionConfig {
   bool enabled = true;
-  std::vector<CustomRule> custom_rules;
+  std::vector<CustomRule> rules;
 
   bool operator==(const RedactionConfig&) const = default;
 };
@@ -79,7 +82,7 @@ struct ConfigSources {
   Source backend_url = Source::kDefault;
   Source api_key = Source::kDefault;
   Source redaction_enabled = Source::kDefault;
-  Source custom_rules = Source::kDefault;
+  Source redaction_rules = Source::kDefault;
   Source claude_dir = Source::kDefault;
   Source state_dir = Source::kDefault;
   Source archive_dir = Source::kDefault;

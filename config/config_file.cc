@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <limits>
 #include <set>
 
 #include "base/fs.h"
@@ -76,6 +77,7 @@ class FileParser {
   Result<std::vector<CustomRule>> ParseRules(element value);
   Result<CustomRule> ParseRule(element value, const std::string& field);
   Status ParseKeywords(element value, const std::string& field, std::vector<std::string>* out) const;
+  Status ParseSecretGroup(element value, const std::string& field, int* out) const;
 
   const std::string& path_;
   std::vector<std::string>* warnings_;
@@ -145,10 +147,16 @@ Status FileParser::ParseRedaction(element value, Layer* layer) {
     if (field.key == "enabled") {
       Status st = GetBool(field.value, name, &layer->redaction_enabled);
       if (!st.ok()) return st;
-    } else if (field.key == "custom_rules") {
+    } else if (field.key == "rules") {
       Result<std::vector<CustomRule>> rules = ParseRules(field.value);
       if (!rules.ok()) return rules.status();
-      layer->custom_rules = std::move(rules).value();
+      layer->redaction_rules = std::move(rules).value();
+    } else if (field.key == "custom_rules") {
+      // The old key: ignoring it with a warning would silently stop
+      // redacting what the user asked us to redact.
+      return Error(name,
+                   "is no longer supported; rename it to 'redaction.rules', with each rule written as "
+                   "{\"id\", \"regex\", \"keywords\": [...], \"secret_group\"?, \"key_pattern\"?, \"description\"?}");
     } else {
       WarnUnknown(name);
     }
@@ -159,19 +167,19 @@ Status FileParser::ParseRedaction(element value, Layer* layer) {
 Result<std::vector<CustomRule>> FileParser::ParseRules(element value) {
   simdjson::dom::array array;
   if (value.get_array().get(array) != simdjson::SUCCESS) {
-    return TypeError("redaction.custom_rules", "an array", value);
+    return TypeError("redaction.rules", "an array", value);
   }
   std::vector<CustomRule> rules;
   for (element item : array) {
-    std::string field = "redaction.custom_rules[" + std::to_string(rules.size()) + "]";
+    std::string field = "redaction.rules[" + std::to_string(rules.size()) + "]";
     Result<CustomRule> rule = ParseRule(item, field);
     if (!rule.ok()) return rule.status();
     // Rule ids label redactions in reports; two rules with one id would be
     // indistinguishable there.
     for (size_t i = 0; i < rules.size(); ++i) {
       if (rules[i].id == rule->id) {
-        return Error(field + ".id", "'" + rule->id + "' is already used by redaction.custom_rules[" +
-                                        std::to_string(i) + "]; give each rule its own id");
+        return Error(field + ".id", "'" + rule->id + "' is already used by redaction.rules[" + std::to_string(i) +
+                                        "]; give each rule its own id");
       }
     }
     rules.push_back(std::move(rule).value());
@@ -179,10 +187,17 @@ Result<std::vector<CustomRule>> FileParser::ParseRules(element value) {
   return rules;
 }
 
+// Rule ids appear in markers ([REDACTED:<id>]); keywords are looked for in
+// raw lines before decoding, so they are limited to characters no JSON
+// writer escapes (the same rules as built-in rules, redact/rule.h).
+bool IsIdChar(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'; }
+bool IsKeywordChar(char c) { return IsIdChar(c) || c == '_' || c == '.' || c == '=' || c == ':'; }
+
 Result<CustomRule> FileParser::ParseRule(element value, const std::string& field) {
   simdjson::dom::object object;
   if (value.get_object().get(object) != simdjson::SUCCESS) return TypeError(field, "an object", value);
-  std::optional<std::string> id, pattern, description;
+  std::optional<std::string> id, regex, key_pattern, description;
+  bool has_keywords = false;
   CustomRule rule;
   std::set<std::string_view> seen;
   for (simdjson::dom::key_value_pair kv : object) {
@@ -191,24 +206,47 @@ Result<CustomRule> FileParser::ParseRule(element value, const std::string& field
     Status st;
     if (kv.key == "id") {
       st = GetString(kv.value, name, &id);
-    } else if (kv.key == "pattern") {
-      st = GetString(kv.value, name, &pattern);
+    } else if (kv.key == "regex") {
+      st = GetString(kv.value, name, &regex);
+    } else if (kv.key == "key_pattern") {
+      st = GetString(kv.value, name, &key_pattern);
     } else if (kv.key == "description") {
       st = GetString(kv.value, name, &description);
     } else if (kv.key == "keywords") {
+      rule.keywords.clear();
+      has_keywords = true;
       st = ParseKeywords(kv.value, name, &rule.keywords);
+    } else if (kv.key == "secret_group") {
+      st = ParseSecretGroup(kv.value, name, &rule.secret_group);
+    } else if (kv.key == "pattern") {
+      st = Error(name, "is now called 'regex'; rename it");
     } else {
       WarnUnknown(name);
     }
     if (!st.ok()) return st;
   }
-  if (!id || id->empty())
-    return Error(field + ".id", "is missing or empty; every custom rule needs an id and a pattern");
-  if (!pattern || pattern->empty()) {
-    return Error(field + ".pattern", "is missing or empty; every custom rule needs an id and a pattern");
+  if (!id || id->empty()) {
+    return Error(field + ".id", "is missing or empty; every rule needs an id, a regex and keywords");
+  }
+  for (char c : *id) {
+    if (!IsIdChar(c)) {
+      return Error(field + ".id", "'" + *id + "' may only use lower-case letters, digits and '-' (like 'acme-token')");
+    }
+  }
+  if (!regex || regex->empty()) {
+    return Error(field + ".regex", "is missing or empty; every rule needs an id, a regex and keywords");
+  }
+  if (!has_keywords || rule.keywords.empty()) {
+    return Error(field + ".keywords",
+                 "is missing or empty; list at least one word that occurs in every text the rule should match "
+                 "(the rule only runs where one of them occurs)");
+  }
+  if (key_pattern && key_pattern->empty()) {
+    return Error(field + ".key_pattern", "is empty; give an RE2 pattern over JSON key names, or remove the field");
   }
   rule.id = std::move(*id);
-  rule.pattern = std::move(*pattern);
+  rule.regex = std::move(*regex);
+  rule.key_pattern = key_pattern.value_or("");
   rule.description = description.value_or("");
   return rule;
 }
@@ -217,11 +255,34 @@ Status FileParser::ParseKeywords(element value, const std::string& field, std::v
   simdjson::dom::array array;
   if (value.get_array().get(array) != simdjson::SUCCESS) return TypeError(field, "an array of strings", value);
   for (element item : array) {
+    std::string name = field + "[" + std::to_string(out->size()) + "]";
     std::optional<std::string> word;
-    Status st = GetString(item, field + "[" + std::to_string(out->size()) + "]", &word);
+    Status st = GetString(item, name, &word);
     if (!st.ok()) return st;
+    bool valid = word->size() >= 3;
+    for (char c : *word) valid &= IsKeywordChar(c);
+    if (!valid) {
+      return Error(name, "'" + *word +
+                             "' must be at least 3 characters of lower-case a-z, 0-9, '_', '.', '-', '=', ':' (keywords are "
+                             "matched case-insensitively)");
+    }
     out->push_back(std::move(*word));
   }
+  return Status::Ok();
+}
+
+Status FileParser::ParseSecretGroup(element value, const std::string& field, int* out) const {
+  // Only integral JSON numbers: 1.0 or "1" is more likely a mistake than intent.
+  int64_t n = 0;
+  if (value.type() != element_type::INT64 && value.type() != element_type::UINT64) {
+    return TypeError(field, "a non-negative integer", value);
+  }
+  if (value.type() == element_type::UINT64 || value.get_int64().get(n) != simdjson::SUCCESS || n < 0 ||
+      n > std::numeric_limits<int>::max()) {
+    return Error(field, "must be a non-negative integer (the capture group that is the secret; 0 is the whole "
+                        "match), got " + simdjson::to_string(value));
+  }
+  *out = static_cast<int>(n);
   return Status::Ok();
 }
 
@@ -346,13 +407,13 @@ static std::string Indent(std::string_view json) {
 static void WriteRules(JsonWriter& w, const std::vector<CustomRule>& rules) {
   w.BeginArray();
   for (const CustomRule& rule : rules) {
-    w.BeginObject().Key("id").String(rule.id).Key("pattern").String(rule.pattern);
+    w.BeginObject().Key("id").String(rule.id).Key("regex").String(rule.regex);
+    w.Key("keywords").BeginArray();
+    for (const std::string& k : rule.keywords) w.String(k);
+    w.EndArray();
+    if (rule.secret_group != 0) w.Key("secret_group").Int(rule.secret_group);
+    if (!rule.key_pattern.empty()) w.Key("key_pattern").String(rule.key_pattern);
     if (!rule.description.empty()) w.Key("description").String(rule.description);
-    if (!rule.keywords.empty()) {
-      w.Key("keywords").BeginArray();
-      for (const std::string& k : rule.keywords) w.String(k);
-      w.EndArray();
-    }
     w.EndObject();
   }
   w.EndArray();
@@ -370,8 +431,8 @@ std::string SerializeConfig(const Config& c) {
   if (!c.state_dir.empty()) w.Key("state_dir").String(c.state_dir);
   if (!c.archive_dir.empty()) w.Key("archive_dir").String(c.archive_dir);
   w.Key("log_level").String(LogLevelName(c.log_level));
-  w.Key("redaction").BeginObject().Key("enabled").Bool(c.redaction.enabled).Key("custom_rules");
-  WriteRules(w, c.redaction.custom_rules);
+  w.Key("redaction").BeginObject().Key("enabled").Bool(c.redaction.enabled).Key("rules");
+  WriteRules(w, c.redaction.rules);
   w.EndObject().EndObject();
   return Indent(w.str());
 }

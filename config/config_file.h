@@ -23,7 +23,7 @@ struct Layer {
   std::optional<std::string> backend_url;
   std::optional<std::string> api_key;
   std::optional<bool> redaction_enabled;
-  std::optional<std::vector<CustomRule>> custom_rules;
+  std::optional<std::vector<CustomRule>> redaction_rules;
   std::optional<std::string> claude_dir;
   std::optional<std::string> state_dir;
   std::optional<std::string> archive_dir;

@@ -77,7 +77,7 @@ TEST_CASE("defaults with only HOME set", "[config]") {
   CHECK(c.archive_dir == f.home() + "/.local/share/tsync/archive");
   CHECK(c.log_level == LogLevel::kInfo);
   CHECK(c.redaction.enabled);
-  CHECK(c.redaction.custom_rules.empty());
+  CHECK(c.redaction.rules.empty());
   CHECK_FALSE(c.allow_insecure_http);
   CHECK(c.ca_file.empty());
   CHECK(r->sources.backend_url == Source::kDefault);
@@ -157,19 +157,20 @@ TEST_CASE("LoadConfig reads the resolved file — --config wins over TSYNC_CONFI
   }
 }
 
-constexpr std::string_view kFullFile = R"({
+constexpr std::string_view kFullFile = R"json({
   "backend_url": "https://sync.example.com/",
   "api_key": "cfb_filekey0123456789",
-  "redaction": {"enabled": false, "custom_rules": [
-    {"id": "acme", "pattern": "ACME-[0-9]+", "description": "ACME ids", "keywords": ["acme"]},
-    {"id": "bare", "pattern": "x+"}]},
+  "redaction": {"enabled": false, "rules": [
+    {"id": "acme", "regex": "ACME-([0-9]+)", "keywords": ["acme"], "secret_group": 1,
+     "key_pattern": "(?i)^acme_.*$", "description": "ACME ids"},
+    {"id": "bare-2", "regex": "x+", "keywords": ["xxx", "x_y.z-w"]}]},
   "claude_dir": "~/claude",
   "state_dir": "/var/tsync/state/",
   "archive_dir": "/var/tsync/archive",
   "log_level": "warn",
   "allow_insecure_http": true,
   "ca_file": "/etc/ssl/ca.pem"
-})";
+})json";
 
 TEST_CASE("file values are loaded and recorded as from the file", "[config]") {
   Fixture f;
@@ -183,9 +184,9 @@ TEST_CASE("file values are loaded and recorded as from the file", "[config]") {
   CHECK(c.HasBackend());
   CHECK(c.api_key == "cfb_filekey0123456789");
   CHECK_FALSE(c.redaction.enabled);
-  REQUIRE(c.redaction.custom_rules.size() == 2);
-  CHECK(c.redaction.custom_rules[0] == CustomRule{"acme", "ACME-[0-9]+", "ACME ids", {"acme"}});
-  CHECK(c.redaction.custom_rules[1] == CustomRule{"bare", "x+", "", {}});
+  REQUIRE(c.redaction.rules.size() == 2);
+  CHECK(c.redaction.rules[0] == CustomRule{"acme", "ACME-([0-9]+)", {"acme"}, 1, "(?i)^acme_.*$", "ACME ids"});
+  CHECK(c.redaction.rules[1] == CustomRule{"bare-2", "x+", {"xxx", "x_y.z-w"}, 0, "", ""});
   CHECK(c.claude_dir == f.home() + "/claude");
   CHECK(c.state_dir == "/var/tsync/state");
   CHECK(c.archive_dir == "/var/tsync/archive");
@@ -193,7 +194,7 @@ TEST_CASE("file values are loaded and recorded as from the file", "[config]") {
   CHECK(c.allow_insecure_http);
   CHECK(c.ca_file == "/etc/ssl/ca.pem");
   const ConfigSources& s = r->sources;
-  for (Source src : {s.backend_url, s.api_key, s.redaction_enabled, s.custom_rules, s.claude_dir, s.state_dir,
+  for (Source src : {s.backend_url, s.api_key, s.redaction_enabled, s.redaction_rules, s.claude_dir, s.state_dir,
                      s.archive_dir, s.log_level, s.allow_insecure_http, s.ca_file}) {
     CHECK(src == Source::kFile);
   }
@@ -247,7 +248,7 @@ TEST_CASE("environment overrides the file — flags override the environment", "
     CHECK(c.redaction.enabled);
     CHECK(g->sources.backend_url == Source::kFlag);
     CHECK(g->sources.redaction_enabled == Source::kFlag);
-    CHECK(g->sources.custom_rules == Source::kFile);
+    CHECK(g->sources.redaction_rules == Source::kFile);
     CHECK(std::string(SourceName(g->sources.api_key)) == "flag");
   }
   SECTION("a bad --log-level names the flag") {
@@ -263,7 +264,8 @@ TEST_CASE("SaveConfig round-trips with mode 0600 in a 0700 directory", "[config]
   c.backend_url = "https://sync.example.com/base";
   c.api_key = "cfb_roundtrip0123456789";
   c.redaction.enabled = false;
-  c.redaction.custom_rules = {{"r1", "a\"b\\c\n", "quote \"and\" escape", {"k1", "k2"}}, {"r2", "z", "", {}}};
+  c.redaction.rules = {{"r1", "a\"b\\c\n(x)", {"k1x", "k2y"}, 1, "^pass\"word$", "quote \"and\" escape"},
+                       {"r2", "z", {"zzz"}, 0, "", ""}};
   c.claude_dir = "/c";
   c.state_dir = "/s";
   c.archive_dir = "/a";
@@ -275,6 +277,12 @@ TEST_CASE("SaveConfig round-trips with mode 0600 in a 0700 directory", "[config]
   CHECK(ModeOf(path) == 0600);
   CHECK(ModeOf(f.tmp / "new/dir") == 0700);
   CHECK(tsync::testing::ReadWholeFile(path).find("\n  \"backend_url\": ") != std::string::npos);
+  std::string text = tsync::testing::ReadWholeFile(path);
+  CHECK(text.find("\"rules\": [") != std::string::npos);
+  CHECK(text.find("\"regex\": ") != std::string::npos);
+  CHECK(text.find("\"secret_group\": 1") != std::string::npos);
+  CHECK(text.find("\"key_pattern\": ") != std::string::npos);
+  CHECK(text.find("custom_rules") == std::string::npos);
 
   Result<LoadedConfig> r = LoadConfigFile(path, MapEnvironment({}));
   REQUIRE(r.ok());
@@ -329,13 +337,13 @@ TEST_CASE("a missing file means defaults — unknown fields only warn", "[config
   CHECK_FALSE(r->file_found);
   CHECK(r->config.claude_dir == f.home() + "/.claude");
 
-  f.Write(R"({"future":1,"redaction":{"later":true,"custom_rules":[{"id":"a","pattern":"b","x":2}]},
+  f.Write(R"({"future":1,"redaction":{"later":true,"rules":[{"id":"a","regex":"b","keywords":["bbb"],"x":2}]},
               "log_level":"info","log_level":"error"})");
   r = f.Load();
   REQUIRE(r.ok());
   CHECK(AnyContains(r->warnings, "unknown field 'future'"));
   CHECK(AnyContains(r->warnings, "unknown field 'redaction.later'"));
-  CHECK(AnyContains(r->warnings, "unknown field 'redaction.custom_rules[0].x'"));
+  CHECK(AnyContains(r->warnings, "unknown field 'redaction.rules[0].x'"));
   CHECK(AnyContains(r->warnings, "'log_level' appears more than once"));
   CHECK(r->config.log_level == LogLevel::kError);
 }
@@ -356,15 +364,58 @@ TEST_CASE("file errors name the file and the field", "[config]") {
       {"{\"redaction\": []}", {"field 'redaction' must be an object, got array"}},
       {"{\"backend_url\": 42}", {"field 'backend_url' must be a string, got number"}},
       {"{\"allow_insecure_http\": null}", {"field 'allow_insecure_http' must be a boolean, got null"}},
-      {"{\"redaction\": {\"custom_rules\": {}}}", {"field 'redaction.custom_rules' must be an array, got object"}},
-      {"{\"redaction\": {\"custom_rules\": [{\"pattern\": \"x\"}]}}", {"'redaction.custom_rules[0].id' is missing"}},
-      {"{\"redaction\": {\"custom_rules\": [{\"id\": \"a\", \"pattern\": \"x\"}, {\"id\": \"b\"}]}}",
-       {"'redaction.custom_rules[1].pattern' is missing"}},
-      {"{\"redaction\": {\"custom_rules\": [{\"id\": \"a\", \"pattern\": \"x\", \"keywords\": [1]}]}}",
-       {"'redaction.custom_rules[0].keywords[0]' must be a string, got number"}},
-      {"{\"redaction\": {\"custom_rules\": [{\"id\": \"a\", \"pattern\": \"x\"}, {\"id\": \"a\", \"pattern\": "
-       "\"y\"}]}}",
-       {"'redaction.custom_rules[1].id'", "already used"}},
+      {R"j({"redaction": {"rules": {}}})j", {"field 'redaction.rules' must be an array, got object"}},
+      {R"j({"redaction": {"rules": [3]}})j", {"field 'redaction.rules[0]' must be an object, got number"}},
+      {R"j({"redaction": {"rules": [{"regex": "x", "keywords": ["xxx"]}]}})j",
+       {"'redaction.rules[0].id' is missing"}},
+      {R"j({"redaction": {"rules": [{"id": "Acme_Token", "regex": "x", "keywords": ["xxx"]}]}})j",
+       {"'redaction.rules[0].id'", "Acme_Token", "lower-case letters, digits and '-'"}},
+      {R"j({"redaction": {"rules": [{"id": "a", "regex": "x", "keywords": ["xxx"]},)j"
+       R"j( {"id": "b", "keywords": ["xxx"]}]}})j",
+       {"'redaction.rules[1].regex' is missing"}},
+      {R"j({"redaction": {"rules": [{"id": "a", "regex": "", "keywords": ["xxx"]}]}})j",
+       {"'redaction.rules[0].regex' is missing or empty"}},
+      {R"j({"redaction": {"rules": [{"id": "a", "regex": 7, "keywords": ["xxx"]}]}})j",
+       {"'redaction.rules[0].regex' must be a string, got number"}},
+      {R"j({"redaction": {"rules": [{"id": "a", "regex": "x"}]}})j", {"'redaction.rules[0].keywords' is missing"}},
+      {R"j({"redaction": {"rules": [{"id": "a", "regex": "x", "keywords": []}]}})j",
+       {"'redaction.rules[0].keywords' is missing or empty"}},
+      {R"j({"redaction": {"rules": [{"id": "a", "regex": "x", "keywords": "acme"}]}})j",
+       {"'redaction.rules[0].keywords' must be an array of strings, got string"}},
+      {R"j({"redaction": {"rules": [{"id": "a", "regex": "x", "keywords": [1]}]}})j",
+       {"'redaction.rules[0].keywords[0]' must be a string, got number"}},
+      {R"j({"redaction": {"rules": [{"id": "a", "regex": "x", "keywords": ["acme", "ab"]}]}})j",
+       {"'redaction.rules[0].keywords[1]'", "'ab'", "at least 3 characters"}},
+      {R"j({"redaction": {"rules": [{"id": "a", "regex": "x", "keywords": ["Acme"]}]}})j",
+       {"'redaction.rules[0].keywords[0]'", "lower-case"}},
+      {R"j({"redaction": {"rules": [{"id": "a", "regex": "x", "keywords": ["ac/me"]}]}})j",
+       {"'redaction.rules[0].keywords[0]'", "'ac/me'"}},
+      {R"j({"redaction": {"rules": [{"id": "a", "regex": "x", "keywords": ["xxx"]},)j"
+       R"j( {"id": "b", "regex": "x", "keywords": ["xxx"]},)j"
+       R"j( {"id": "c", "regex": "(x)", "keywords": ["xxx"], "secret_group": -1}]}})j",
+       {"field 'redaction.rules[2].secret_group' must be a non-negative integer", "got -1"}},
+      {R"j({"redaction": {"rules": [{"id": "a", "regex": "(x)", "keywords": ["xxx"], "secret_group": "1"}]}})j",
+       {"field 'redaction.rules[0].secret_group' must be a non-negative integer, got string"}},
+      {R"j({"redaction": {"rules": [{"id": "a", "regex": "(x)", "keywords": ["xxx"], "secret_group": 1.5}]}})j",
+       {"field 'redaction.rules[0].secret_group' must be a non-negative integer, got number"}},
+      {R"j({"redaction": {"rules": [{"id": "a", "regex": "(x)", "keywords": ["xxx"], "secret_group": 4294967296}]}})j",
+       {"field 'redaction.rules[0].secret_group' must be a non-negative integer"}},
+      {R"j({"redaction": {"rules": [{"id": "a", "regex": "(x)", "keywords": ["xxx"],)j"
+       R"j( "secret_group": 18446744073709551615}]}})j",
+       {"field 'redaction.rules[0].secret_group' must be a non-negative integer"}},
+      {R"j({"redaction": {"rules": [{"id": "a", "regex": "x", "keywords": ["xxx"], "key_pattern": ""}]}})j",
+       {"'redaction.rules[0].key_pattern' is empty"}},
+      {R"j({"redaction": {"rules": [{"id": "a", "regex": "x", "keywords": ["xxx"], "key_pattern": ["a"]}]}})j",
+       {"'redaction.rules[0].key_pattern' must be a string, got array"}},
+      {R"j({"redaction": {"rules": [{"id": "a", "regex": "x", "keywords": ["xxx"], "description": false}]}})j",
+       {"'redaction.rules[0].description' must be a string, got boolean"}},
+      {R"j({"redaction": {"rules": [{"id": "a", "pattern": "x", "keywords": ["xxx"]}]}})j",
+       {"'redaction.rules[0].pattern' is now called 'regex'"}},
+      {R"j({"redaction": {"rules": [{"id": "a", "regex": "x", "keywords": ["xxx"]},)j"
+       R"j( {"id": "a", "regex": "y", "keywords": ["yyy"]}]}})j",
+       {"'redaction.rules[1].id'", "already used by redaction.rules[0]"}},
+      {R"j({"redaction": {"custom_rules": [{"id": "a", "pattern": "x"}]}})j",
+       {"'redaction.custom_rules' is no longer supported", "redaction.rules"}},
       {"{\"log_level\": \"verbose\"}", {"field 'log_level' must be one of trace, debug", "verbose"}},
       {"{\"log_level\": 3}", {"field 'log_level' must be a string, got number"}},
       {"{\"state_dir\": \"relative/dir\"}", {"field 'state_dir' must be an absolute path", "relative/dir"}},
