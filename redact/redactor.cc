@@ -1,0 +1,339 @@
+#include "redact/redactor.h"
+
+#include <algorithm>
+
+#include "redact/catalogue.h"
+#include "redact/json_strings.h"
+#include "redact/key_names.h"
+
+namespace tsync::redact {
+
+namespace {
+
+// Fragments of secret key names (redact/key_names.h): a key can only be
+// secret-named when one of them occurs in it.
+constexpr std::string_view kKeyFragments[] = {"pass", "pwd", "secret", "token", "key", "auth", "cred", "cookie"};
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+}  // namespace
+
+struct Redactor::RawSpan {
+  size_t begin, end;
+  std::string_view rule;
+};
+
+struct Redactor::Keyword {
+  std::vector<uint32_t> rules;  // indexes into rules_
+  bool key_fragment = false;
+};
+
+Redactor::~Redactor() = default;
+
+Result<std::unique_ptr<Redactor>> Redactor::Create(std::vector<RuleSpec> rules, std::vector<KeyRuleSpec> key_rules) {
+  std::unique_ptr<Redactor> r(new Redactor());
+  std::vector<std::string> words;  // every keyword, once
+  for (RuleSpec& spec : rules) {
+    Result<std::unique_ptr<CompiledRule>> c = CompiledRule::Compile(spec);
+    if (!c.ok()) return c.status();
+    for (const std::string& k : spec.keywords) words.push_back(k);
+    r->rules_.push_back(std::move(c).value());
+  }
+  for (std::string_view f : kKeyFragments) words.emplace_back(f);
+  std::sort(words.begin(), words.end());
+  words.erase(std::unique(words.begin(), words.end()), words.end());
+
+  // A match reports the longest keyword at a position, so each keyword also
+  // gates the rules of every keyword it contains ("sk-ant-" implies "sk-").
+  for (const std::string& word : words) {
+    auto kw = std::make_unique<Keyword>();
+    for (uint32_t i = 0; i < r->rules_.size(); ++i) {
+      for (const std::string& k : r->rules_[i]->spec().keywords) {
+        if (word.find(k) != std::string::npos) {
+          kw->rules.push_back(i);
+          break;
+        }
+      }
+    }
+    for (std::string_view f : kKeyFragments) kw->key_fragment |= word.find(f) != std::string::npos;
+    r->keywords_.emplace(word, std::move(kw));
+  }
+
+  std::string alternation = "(?i)(?:";
+  for (size_t i = 0; i < words.size(); ++i) alternation += (i ? "|" : "") + RE2::QuoteMeta(words[i]);
+  alternation += ")";
+  RE2::Options options;
+  options.set_longest_match(true);
+  options.set_log_errors(false);
+  options.set_max_mem(256 << 20);
+  r->keyword_scan_ = std::make_unique<RE2>(alternation, options);
+  if (!r->keyword_scan_->ok()) return Status::Internal("keyword scan does not compile: " + r->keyword_scan_->error());
+
+  for (KeyRuleSpec& k : key_rules) {
+    RE2::Options ko;
+    ko.set_log_errors(false);
+    auto re = std::make_unique<RE2>(k.key_pattern, ko);
+    if (!re->ok()) return Status::Config("redaction rule '" + k.id + "': key_pattern does not compile: " + re->error());
+    r->key_rules_.emplace_back(k.id, std::move(re));
+  }
+  return r;
+}
+
+Result<std::unique_ptr<Redactor>> Redactor::CreateDefault(std::vector<RuleSpec> custom,
+                                                          std::vector<KeyRuleSpec> custom_key_rules) {
+  std::vector<RuleSpec> all = BuiltinRules();
+  for (RuleSpec& c : custom) all.push_back(std::move(c));
+  return Create(std::move(all), std::move(custom_key_rules));
+}
+
+void Redactor::CollectHits(std::string_view text, std::vector<std::pair<size_t, const Keyword*>>* hits) const {
+  const re2::StringPiece input(text.data(), text.size());
+  re2::StringPiece m;
+  size_t pos = 0;
+  while (pos < text.size() && keyword_scan_->Match(input, pos, text.size(), RE2::UNANCHORED, &m, 1)) {
+    size_t at = static_cast<size_t>(m.data() - text.data());
+    auto it = keywords_.find(Lower(std::string_view(m.data(), m.size())));
+    if (it != keywords_.end()) hits->emplace_back(at, it->second.get());
+    pos = at + std::max<size_t>(m.size(), 1);
+  }
+}
+
+namespace {
+
+}  // namespace
+
+// The decoded text of one string token, decoded on first use.
+class Redactor::Segments {
+ public:
+  Segments(std::string_view line, const std::vector<JsonString>& strings) : line_(line), strings_(strings) {
+    decoded_.resize(strings.size());
+  }
+
+  std::string_view Text(size_t s) {
+    const JsonString& js = strings_[s];
+    if (!js.has_escape) return line_.substr(js.raw_begin, js.raw_end - js.raw_begin);
+    if (!decoded_[s]) {
+      decoded_[s] = std::make_unique<DecodedString>();
+      DecodeJsonString(line_, js, decoded_[s].get());
+    }
+    return decoded_[s]->text;
+  }
+  // The decoded offset of raw byte `raw` (inside string s, already decoded).
+  size_t Decoded(size_t s, size_t raw) const {
+    const JsonString& js = strings_[s];
+    if (!js.has_escape) return raw - js.raw_begin;
+    const std::vector<uint32_t>& map = decoded_[s]->raw_of;
+    return static_cast<size_t>(std::lower_bound(map.begin(), map.end(), raw) - map.begin());
+  }
+  size_t Raw(size_t s, size_t decoded_offset) const {
+    const JsonString& js = strings_[s];
+    if (!js.has_escape) return js.raw_begin + decoded_offset;
+    return decoded_[s]->raw_of[decoded_offset];
+  }
+
+ private:
+  std::string_view line_;
+  const std::vector<JsonString>& strings_;
+  std::vector<std::unique_ptr<DecodedString>> decoded_;
+};
+
+namespace {
+
+// The string token containing raw byte `pos`, or -1.
+int64_t StringAt(const std::vector<JsonString>& strings, size_t pos) {
+  auto it = std::upper_bound(strings.begin(), strings.end(), pos,
+                             [](size_t p, const JsonString& s) { return p < s.raw_begin; });
+  if (it == strings.begin()) return -1;
+  --it;
+  return pos < it->raw_end ? it - strings.begin() : -1;
+}
+
+bool RedactableValue(std::string_view v) { return !v.empty() && !IsPlaceholder(v) && !LooksLikeCode(v); }
+
+bool LooksLikeJsonDocument(std::string_view s) {
+  size_t i = s.find_first_not_of(" \t\r\n");
+  return i != std::string_view::npos && (s[i] == '{' || s[i] == '[');
+}
+
+// The same test on a string's raw (still escaped) bytes, so a large string
+// is only decoded when it can hold a document: leading whitespace may be
+// written as \n, \t, \r escapes.
+bool RawMayHoldJsonDocument(std::string_view raw) {
+  size_t i = 0;
+  while (i < raw.size()) {
+    char c = raw[i];
+    if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+      ++i;
+    } else if (c == '\\' && i + 1 < raw.size() && (raw[i + 1] == 'n' || raw[i + 1] == 't' || raw[i + 1] == 'r')) {
+      i += 2;
+    } else {
+      return c == '{' || c == '[' || c == '\\';  // a backslash may escape anything: decide after decoding
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+void Redactor::FindSpans(std::string_view text, bool try_json, int depth, std::vector<RawSpan>* spans) const {
+  std::vector<std::pair<size_t, const Keyword*>> hits;
+  CollectHits(text, &hits);
+  if (hits.empty() && key_rules_.empty()) return;
+
+  std::vector<JsonString> strings;
+  const bool json = try_json && ScanJsonStrings(text, &strings);
+  if (!json) strings.assign(1, JsonString{0, static_cast<uint32_t>(text.size()), false, false, -1});
+  Segments segments(text, strings);
+
+  std::vector<Candidate> candidates;
+  std::vector<uint32_t> keys_to_check;
+  for (const auto& [pos, kw] : hits) {
+    int64_t s = StringAt(strings, pos);
+    if (s < 0) continue;
+    const uint32_t si = static_cast<uint32_t>(s);
+    if (json && strings[s].is_key) {
+      // Key names carry no secrets themselves; a hit there only asks
+      // whether the key is secret-named ("input_tokens" is not).
+      if (kw->key_fragment) keys_to_check.push_back(si);
+      continue;
+    }
+    for (uint32_t rule : kw->rules) candidates.push_back({si, rule, pos});
+    // Any hit in a string holding JSON may concern its keys: search it whole.
+    if (json && kw->rules.empty()) candidates.push_back({si, kNoRule, pos});
+  }
+  std::sort(candidates.begin(), candidates.end());
+  candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
+  std::sort(keys_to_check.begin(), keys_to_check.end());
+  keys_to_check.erase(std::unique(keys_to_check.begin(), keys_to_check.end()), keys_to_check.end());
+
+  auto redact_value_of = [&](uint32_t key, std::string_view rule_id) {
+    if (key + 1 >= strings.size() || strings[key + 1].key != static_cast<int32_t>(key)) return;
+    std::string_view value = segments.Text(key + 1);
+    if (RedactableValue(value)) spans->push_back({strings[key + 1].raw_begin, strings[key + 1].raw_end, rule_id});
+  };
+  for (uint32_t k : keys_to_check) {
+    if (IsSecretKeyName(segments.Text(k))) redact_value_of(k, kJsonSecretFieldRule);
+  }
+  if (json && !key_rules_.empty()) {
+    for (uint32_t k = 0; k < strings.size(); ++k) {
+      if (!strings[k].is_key) continue;
+      std::string_view name = segments.Text(k);
+      for (const auto& [id, re] : key_rules_) {
+        if (RE2::FullMatch(re2::StringPiece(name.data(), name.size()), *re)) redact_value_of(k, id);
+      }
+    }
+  }
+
+  std::vector<Span> found;
+  std::vector<RawSpan> nested;
+  for (size_t i = 0; i < candidates.size();) {
+    const uint32_t s = candidates[i].string;
+    size_t group_end = i;
+    while (group_end < candidates.size() && candidates[group_end].string == s) ++group_end;
+    const bool only_key_fragments = candidates[i].rule == kNoRule;  // kNoRule sorts last: all are
+    if (only_key_fragments && (!json || !RawMayHoldJsonDocument(text.substr(strings[s].raw_begin,
+                                                                            strings[s].raw_end - strings[s].raw_begin)))) {
+      i = group_end;  // no rule to run and no nested document to search
+      continue;
+    }
+    std::string_view decoded = segments.Text(s);
+    // A nested scan that finds no JSON falls back to plain text, which is
+    // what the other branch does: recursing is always safe.
+    if (json && depth < kMaxNesting && LooksLikeJsonDocument(decoded)) {
+      nested.clear();
+      FindSpans(decoded, true, depth + 1, &nested);
+      for (const RawSpan& n : nested) spans->push_back({segments.Raw(s, n.begin), segments.Raw(s, n.end), n.rule});
+    } else {
+      for (size_t c = i; c < group_end;) {
+        const uint32_t rule_index = candidates[c].rule;
+        size_t rule_end = c;
+        while (rule_end < group_end && candidates[rule_end].rule == rule_index) ++rule_end;
+        if (rule_index != kNoRule) {
+          const CompiledRule& rule = *rules_[rule_index];
+          found.clear();
+          SearchNearHits(rule, decoded, segments, s, candidates, c, rule_end, &found);
+          for (const Span& f : found) spans->push_back({segments.Raw(s, f.begin), segments.Raw(s, f.end), rule.spec().id});
+        }
+        c = rule_end;
+      }
+    }
+    i = group_end;
+  }
+}
+
+// Runs `rule` only around its keyword hits: from kLookback bytes before a hit
+// (keywords may sit inside a match, like Mailchimp's "-us") to the rule's
+// longest match after it. Overlapping windows are merged, so each byte is
+// searched at most once per rule; RE2 still sees the whole text around a
+// window, so boundaries are not invented at its edges.
+void Redactor::SearchNearHits(const CompiledRule& rule, std::string_view decoded, const Segments& segments, uint32_t s,
+                              const std::vector<Candidate>& candidates, size_t from, size_t to,
+                              std::vector<Span>* found) const {
+  const size_t reach = rule.spec().max_match_bytes ? rule.spec().max_match_bytes : kDefaultMaxMatch;
+  size_t win_begin = 0, win_end = 0;
+  bool open = false;
+  for (size_t c = from; c < to; ++c) {
+    size_t at = segments.Decoded(s, candidates[c].raw_pos);
+    size_t b = at > kLookback ? at - kLookback : 0;
+    size_t e = std::min(decoded.size(), at + reach);
+    if (open && b <= win_end) {
+      win_end = std::max(win_end, e);
+      continue;
+    }
+    if (open) rule.FindAll(decoded, win_begin, win_end, found);
+    win_begin = b;
+    win_end = e;
+    open = true;
+  }
+  if (open) rule.FindAll(decoded, win_begin, win_end, found);
+}
+
+RedactResult Redactor::Redact(std::string_view text, bool try_json) const {
+  RedactResult result;
+  result.input = text;
+  std::vector<RawSpan> spans;
+  FindSpans(text, try_json, 0, &spans);
+  if (spans.empty()) return result;
+
+  // Overlapping spans become one marker, named by the earliest (longest) one.
+  std::sort(spans.begin(), spans.end(), [](const RawSpan& a, const RawSpan& b) {
+    return a.begin != b.begin ? a.begin < b.begin : a.end > b.end;
+  });
+  std::string& out = result.owned;
+  out.reserve(text.size());
+  size_t copied = 0;
+  for (size_t i = 0; i < spans.size();) {
+    size_t begin = spans[i].begin, end = spans[i].end;
+    std::string_view rule = spans[i].rule;
+    for (++i; i < spans.size() && spans[i].begin < end; ++i) end = std::max(end, spans[i].end);
+    out.append(text.substr(copied, begin - copied));
+    out.append("[REDACTED:").append(rule).append("]");
+    result.fired.push_back(rule);
+    copied = end;
+  }
+  out.append(text.substr(copied));
+  return result;
+}
+
+RedactResult Redactor::RedactLine(std::string_view line) const { return Redact(line, true); }
+
+RedactResult Redactor::RedactText(std::string_view text) const { return Redact(text, false); }
+
+std::string StripUrlUserinfo(std::string_view url) {
+  size_t scheme = url.find("://");
+  if (scheme == std::string_view::npos) return std::string(url);
+  size_t host = scheme + 3;
+  size_t authority_end = url.find_first_of("/?#", host);
+  if (authority_end == std::string_view::npos) authority_end = url.size();
+  size_t at = url.rfind('@', authority_end - 1);
+  if (at == std::string_view::npos || at < host) return std::string(url);
+  return std::string(url.substr(0, host)) + std::string(url.substr(at + 1));
+}
+
+}  // namespace tsync::redact

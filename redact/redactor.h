@@ -1,0 +1,114 @@
+// Redactor: removes secrets from transcript lines and metadata text before
+// anything leaves the machine.
+//
+// How a line is processed (one pass, linear in its length):
+//  1) a keyword scan of the raw line (one RE2 DFA over every rule keyword and
+//     the secret-key-name fragments). No hit: the line is returned as it is —
+//     byte-identical, no copy.
+//  2) a JSON line is split into its string tokens (redact/json_strings.h); a
+//     line that is not JSON is one plain-text segment.
+//  3) each rule runs only on the strings its keywords hit, on the *decoded*
+//     text; a string value whose key is secret-named (redact/key_names.h) is
+//     redacted whole unless it is empty or a placeholder. A string holding a
+//     JSON document is searched the same way, recursively (bounded).
+//  4) secret spans are mapped back to raw bytes and replaced by
+//     [REDACTED:<rule-id>]. Nothing else changes: key order, numbers and
+//     escapes stay, and a JSON line stays valid JSON with the same structure.
+// Markers are never matched again, so redacting twice equals redacting once.
+// Thread-safety: immutable after Create(); Redact*() may run on any number
+// of threads at once.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "base/status.h"
+#include "redact/rule.h"
+
+namespace tsync::redact {
+
+/// A rule over JSON key names: a string value under a matching key is
+/// redacted whole with the rule's id (config `redaction.rules[].key_pattern`).
+struct KeyRuleSpec {
+  std::string id;
+  std::string key_pattern;  // RE2, matched against the whole raw key name
+};
+
+/// The id used for values of secret-named JSON keys.
+inline constexpr std::string_view kJsonSecretFieldRule = "json-secret-field";
+
+struct RedactResult {
+  std::string_view input;  // what was redacted (not owned)
+  std::string owned;       // the redacted copy, when anything fired
+  /// Ids of the rules whose spans were replaced, one entry per span.
+  std::vector<std::string_view> fired;
+
+  bool changed() const { return !fired.empty(); }
+  /// The result: `input` itself when nothing fired (no copy), else `owned`.
+  std::string_view text() const { return changed() ? std::string_view(owned) : input; }
+};
+
+class Redactor {
+ public:
+  /// Compiles `rules` (and `key_rules`). kConfig naming the rule on any
+  /// invalid rule: callers must not upload without a working redactor.
+  static Result<std::unique_ptr<Redactor>> Create(std::vector<RuleSpec> rules,
+                                                  std::vector<KeyRuleSpec> key_rules = {});
+  /// The built-in catalogue plus `custom` rules.
+  static Result<std::unique_ptr<Redactor>> CreateDefault(std::vector<RuleSpec> custom = {},
+                                                         std::vector<KeyRuleSpec> custom_key_rules = {});
+  ~Redactor();
+
+  /// One transcript line (without its newline). JSON lines are redacted
+  /// inside their strings; other lines as plain text. `result.text()` may
+  /// point into `line`, which must outlive it.
+  RedactResult RedactLine(std::string_view line) const;
+
+  /// Plain text (summaries, first user message): never parsed as JSON.
+  RedactResult RedactText(std::string_view text) const;
+
+  size_t rule_count() const { return rules_.size(); }
+
+ private:
+  struct Keyword;
+  class Segments;
+  /// A rule to run on a string because one of its keywords hit at raw_pos.
+  struct Candidate {
+    uint32_t string;
+    uint32_t rule;
+    size_t raw_pos;
+    bool operator<(const Candidate& o) const {
+      return string != o.string ? string < o.string : rule != o.rule ? rule < o.rule : raw_pos < o.raw_pos;
+    }
+    bool operator==(const Candidate& o) const = default;
+  };
+  static constexpr uint32_t kNoRule = UINT32_MAX;
+  static constexpr size_t kLookback = 128;
+  static constexpr size_t kDefaultMaxMatch = 1024;
+  Redactor() = default;
+  struct RawSpan;
+  RedactResult Redact(std::string_view text, bool try_json) const;
+  /// Secret spans of `text` in its own byte offsets. A string whose decoded
+  /// contents are themselves a JSON document (a tool result holding `cat
+  /// config.json`) is searched as JSON again, up to kMaxNesting levels.
+  void FindSpans(std::string_view text, bool try_json, int depth, std::vector<RawSpan>* spans) const;
+  static constexpr int kMaxNesting = 3;
+  void SearchNearHits(const CompiledRule& rule, std::string_view decoded, const Segments& segments, uint32_t s,
+                      const std::vector<Candidate>& candidates, size_t from, size_t to, std::vector<Span>* found) const;
+  void CollectHits(std::string_view text, std::vector<std::pair<size_t, const Keyword*>>* hits) const;
+
+  std::vector<std::unique_ptr<CompiledRule>> rules_;
+  std::vector<std::pair<std::string, std::unique_ptr<RE2>>> key_rules_;
+  std::unique_ptr<RE2> keyword_scan_;
+  // Lower-cased keyword -> the rules it gates (and whether it is a key-name
+  // fragment); includes the rules of every keyword it contains.
+  std::unordered_map<std::string, std::unique_ptr<Keyword>> keywords_;
+};
+
+/// A git remote URL safe to send: `https://user:token@host/x` -> `https://host/x`.
+std::string StripUrlUserinfo(std::string_view url);
+
+}  // namespace tsync::redact

@@ -1,0 +1,53 @@
+#include "redact/rule.h"
+
+#include <catch2/catch.hpp>
+
+using namespace tsync::redact;
+
+TEST_CASE("placeholders are recognised, real-shaped values are not", "[rule]") {
+  for (const char* p : {"${API_KEY}", "{{ token }}", "<your-token>", "xxxxxxxxxxxx", "********", "AKIAXXXXXXXXXXXXXXXX",
+                        "ghp_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", "your_api_key_here", "changeme", "sk-...", "…",
+                        "[REDACTED:aws-access-key-id]", "password", "example", "00000000"}) {
+    INFO(p);
+    CHECK(IsPlaceholder(p));
+  }
+  for (const char* real : {"hunter2", "s3cr3t!", "AKIAIOSFODNN7EXAMPLE",
+                           "sk-ant-api03-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+                           "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "Tr0ub4dor&3"}) {
+    INFO(real);
+    CHECK_FALSE(IsPlaceholder(real));
+  }
+}
+
+TEST_CASE("code-like values are recognised for shapeless rules", "[rule]") {
+  for (const char* code : {"request.form", "settings.DB_PASSWORD", "db_password", "DB_PASSWORD", "getPassword",
+                           "PasswordField", "str", "String", "None", "$DB_PASSWORD", "getpass()", "process.env.SECRET"}) {
+    INFO(code);
+    CHECK(LooksLikeCode(code));
+  }
+  for (const char* secret : {"hunter2", "s3cr3t!", "Tr0ub4dor&3", "correct-horse-battery", "p4ss_w0rd",
+                             "aB3xY9qZ"}) {
+    INFO(secret);
+    CHECK_FALSE(LooksLikeCode(secret));
+  }
+}
+
+TEST_CASE("Shannon entropy in bits per byte", "[rule]") {
+  CHECK(ShannonEntropy("") == 0);
+  CHECK(ShannonEntropy("aaaa") == 0);
+  CHECK(ShannonEntropy("abab") == Approx(1.0));
+  CHECK(ShannonEntropy("abcdefgh") == Approx(3.0));
+}
+
+TEST_CASE("FindAll reports the secret group, skips placeholders, entropy failures and code", "[rule]") {
+  RuleSpec spec{"t-assign", "test", "d", R"((?i)secret\s*=\s*(\S+))", {"secret"}, 1, 2.5, true};
+  auto rule = CompiledRule::Compile(spec);
+  REQUIRE(rule.ok());
+  std::vector<Span> spans;
+  std::string text = "SECRET=q8Zr!4vL secret = aaaa secret=${X} secret=settings.KEY secret=zQ3#kP9w";
+  (*rule)->FindAll(text, &spans);
+  REQUIRE(spans.size() == 2);
+  CHECK(text.substr(spans[0].begin, spans[0].end - spans[0].begin) == "q8Zr!4vL");
+  CHECK(text.substr(spans[1].begin, spans[1].end - spans[1].begin) == "zQ3#kP9w");
+  CHECK(Marker("x-y") == "[REDACTED:x-y]");
+}
