@@ -9,6 +9,8 @@
 #include <iostream>
 
 #include "agent/exit_codes.h"
+#include "agent/redact_command.h"
+#include "agent/redaction_setup.h"
 #include "agent/scan_report.h"
 #include "agent/session_scan.h"
 #include "config/config.h"
@@ -79,6 +81,12 @@ int RunCli(int argc, char** argv) {
   scan_cmd->add_option("sessions", scan.prefixes, "Session id prefixes (default: every session)");
   scan_cmd->add_flag("--json", scan.json, "Print one JSON document");
 
+  RedactArgs redact_args;
+  CLI::App* redact_cmd = app.add_subcommand(
+      "redact", "Redact a JSONL transcript (or stdin) as uploads are redacted and write it to stdout");
+  redact_cmd->add_option("input", redact_args.input, "A file, or - for stdin (default)");
+  redact_cmd->add_flag("--report", redact_args.report, "Print per-rule counts to stderr (never the values)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -101,6 +109,14 @@ int RunCli(int argc, char** argv) {
   spdlog::set_level(spdlog::level::from_str(config::LogLevelName(loaded->config.log_level)));
 
   if (scan_cmd->parsed()) return RunScan(loaded->config, scan);
+  if (redact_cmd->parsed()) {
+    // `tsync redact` is an explicit request: it redacts even when uploads
+    // have redaction turned off.
+    Result<std::unique_ptr<redact::Redactor>> redactor = BuildRedactor(loaded->config.redaction);
+    if (!redactor.ok()) return Fail(redactor.status());
+    std::ios::sync_with_stdio(false);
+    return RunRedact(**redactor, redact_args, std::cout, std::cerr);
+  }
   return kExitUsage;
 }
 
