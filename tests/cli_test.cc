@@ -104,3 +104,36 @@ TEST_CASE("tsync refuses a broken config file with exit 78 and names file and fi
   CHECK(bad_json.exit_code == 78);
   CHECK(bad_json.err.find(cfg) != std::string::npos);
 }
+
+TEST_CASE("tsync redact streams a file, keeps unchanged lines and reports counts only", "[cli][redact]") {
+  CliFixture fx;
+  std::string cfg = fx.home / "cfg.json";
+  WriteFile(cfg, R"({"redaction": {"rules": [{"id": "acme-token", "regex": "\\bacme_[a-z0-9]{16}\\b", "keywords": ["acme_"]}]}})",
+            0600);
+  std::string in = fx.home / "in.jsonl";
+  const std::string secret = "acme_q1w2e3r4t5y6u7i8";
+  WriteFile(in, "{\"a\":1,\"t\":\"key " + secret + " here\"}\n{\"b\":2.50}\nplain " + secret);  // no final newline
+  ProcessResult r = fx.Run({"redact", "--report", in}, {"TSYNC_CONFIG=" + cfg});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out == "{\"a\":1,\"t\":\"key [REDACTED:acme-token] here\"}\n{\"b\":2.50}\nplain [REDACTED:acme-token]");
+  CHECK(r.err.find("acme-token") != std::string::npos);
+  CHECK(r.err.find("3 line(s), 2 changed, 2 redaction(s)") != std::string::npos);
+  CHECK(r.err.find(secret) == std::string::npos);
+}
+
+TEST_CASE("tsync redact fails closed on a bad custom rule and on unreadable input", "[cli][redact]") {
+  CliFixture fx;
+  std::string cfg = fx.home / "cfg.json";
+  WriteFile(cfg, R"({"redaction": {"rules": [{"id": "broken-rule", "regex": "(unclosed", "keywords": ["abc"]}]}})", 0600);
+  std::string in = fx.home / "in.jsonl";
+  WriteFile(in, "{}\n");
+  ProcessResult bad = fx.Run({"redact", in}, {"TSYNC_CONFIG=" + cfg});
+  CHECK(bad.exit_code == 78);
+  CHECK(bad.err.find("broken-rule") != std::string::npos);
+  CHECK(bad.out.empty());
+
+  ProcessResult missing = fx.Run({"redact", fx.home / "nope.jsonl"});
+  CHECK(missing.exit_code == 66);
+  CHECK(missing.err.find("nope.jsonl") != std::string::npos);
+}
