@@ -109,8 +109,15 @@ bool LooksLikeCode(std::string_view v) {
   for (std::string_view w : kTypeWords) {
     if (lower == w) return true;
   }
-  // Variable references and calls: $VAR, process.env.X, os.getenv(...), f(x)
-  if (v[0] == '$' || v.back() == ')' || v.find("process.env") != std::string_view::npos) return true;
+  // Variable references, calls, subscripts and optional chains:
+  // $VAR, process.env.X, os.getenv(...), f(x), cfg["k"], a?.b, a!.b
+  if (v[0] == '$' || v.back() == ')' || v.back() == ']' || v.find("process.env") != std::string_view::npos ||
+      v.find("?.") != std::string_view::npos || v.find("!.") != std::string_view::npos) {
+    return true;
+  }
+  // kebab-case words are deliberately not code here: "correct-horse-battery"
+  // is a passphrase with exactly the shape of "task-management-service", and
+  // a leaked password costs more than a redacted identifier.
   if (!AllOf(v, [](char c) { return IsIdentChar(c) || c == '.'; })) return false;
   if (v.find('.') != std::string_view::npos) {
     // dotted path of identifiers: settings.DB_PASSWORD, config.api.key
@@ -148,6 +155,10 @@ bool IsPlaceholder(std::string_view v) {
     if (run > best) best = run;
   }
   if (v.size() >= 4 && best * 2 >= v.size()) return true;
+  // Masks made of multi-byte bullets: ••••••••, ●●●●, ∗∗∗∗
+  for (std::string_view bullet : {"\u2022\u2022\u2022", "\u25cf\u25cf\u25cf", "\u2217\u2217\u2217"}) {
+    if (v.find(bullet) != std::string_view::npos) return true;
+  }
   std::string lower = Lower(v);
   for (std::string_view mask : {"xxxx", "****", "...", "…"}) {
     if (lower.find(mask) != std::string::npos) return true;

@@ -14,6 +14,8 @@
 #include "redact/catalogue.h"
 #include "redact/redactor.h"
 #include "testdata/redaction_corpus.h"
+#include "testdata/session_generator.h"
+#include "tests/test_util.h"
 #include "tests/rule_examples.h"
 
 using namespace tsync::redact;
@@ -154,4 +156,47 @@ TEST_CASE("the samples' planted secrets are redacted", "[redaction-corpus]") {
   CHECK(all.find("sk-ant-api03-AAAA") == std::string::npos);
   CHECK(all.find("hunter2") == std::string::npos);
   CHECK(all.find("[REDACTED:") != std::string::npos);
+}
+
+TEST_CASE("generated sessions: same structure, idempotent, every planted secret gone", "[redaction-corpus]") {
+  tsync::testing::TempDir dir;
+  tsync::testdata::GeneratorOptions options;
+  options.seed = 11;
+  options.target_bytes = 2u << 20;
+  options.agents = 3;
+  options.layout = tsync::testdata::AgentLayout::kBoth;
+  options.workflow = true;
+  options.image_rate = 0.05;
+  options.plant_secrets = true;
+  auto session = tsync::testdata::GenerateSession(dir / "projects", options);
+  REQUIRE(session.ok());
+  REQUIRE(session->secrets.size() >= 10);
+  std::map<std::string, std::vector<std::string>> redacted;  // path -> lines out
+  size_t lines = 0, changed = 0;
+  for (const auto& f : session->files) {
+    std::ifstream in(f.path, std::ios::binary);
+    for (std::string line; std::getline(in, line);) {
+      ++lines;
+      RedactResult r = Default().RedactLine(line);
+      std::string out(r.text());
+      if (r.changed()) {
+        ++changed;
+        INFO(f.path << " line " << redacted[f.path].size() + 1);
+        CHECK(tsync::testing::SameJsonStructure(line, out));
+        CHECK_FALSE(Default().RedactLine(out).changed());
+      } else {
+        CHECK(r.text().data() == line.data());
+      }
+      redacted[f.path].push_back(std::move(out));
+    }
+  }
+  for (const auto& secret : session->secrets) {
+    INFO(tsync::testdata::SecretKindName(secret.kind) << " at " << secret.path << ":" << secret.line);
+    const auto& out = redacted[secret.path];
+    REQUIRE(secret.line >= 1);
+    REQUIRE(secret.line <= out.size());
+    CHECK_FALSE(SecretSurvives(out[secret.line - 1], secret.value));
+  }
+  // Clean lines far outnumber the planted ones: nothing else may change.
+  CHECK(changed < lines / 20);
 }

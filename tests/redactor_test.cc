@@ -10,6 +10,7 @@
 #include "redact/json_strings.h"
 #include "base/json.h"
 #include "redact/key_names.h"
+#include "tests/test_util.h"
 
 using namespace tsync::redact;
 
@@ -28,41 +29,9 @@ std::unique_ptr<Redactor> TestRedactor(std::vector<KeyRuleSpec> key_rules = {}) 
   return std::move(r).value();
 }
 
-// Same JSON structure: same keys in the same order, same types, same
-// non-string values. Strings may differ (that is where markers go).
-bool SameStructure(simdjson::dom::element a, simdjson::dom::element b) {
-  if (a.type() != b.type()) return false;
-  switch (a.type()) {
-    case simdjson::dom::element_type::OBJECT: {
-      auto oa = a.get_object().value(), ob = b.get_object().value();
-      auto ia = oa.begin(), ib = ob.begin();
-      for (; ia != oa.end() && ib != ob.end(); ++ia, ++ib) {
-        if (ia.key() != ib.key() && ib.key().find("[REDACTED:") == std::string_view::npos) return false;
-        if (!SameStructure(ia.value(), ib.value())) return false;
-      }
-      return ia == oa.end() && ib == ob.end();
-    }
-    case simdjson::dom::element_type::ARRAY: {
-      auto aa = a.get_array().value(), ab = b.get_array().value();
-      if (aa.size() != ab.size()) return false;
-      for (size_t i = 0; i < aa.size(); ++i) {
-        if (!SameStructure(aa.at(i).value(), ab.at(i).value())) return false;
-      }
-      return true;
-    }
-    case simdjson::dom::element_type::STRING: return true;
-    default: return simdjson::to_string(a) == simdjson::to_string(b);
-  }
-}
-
 void CheckStructure(std::string_view before, std::string_view after) {
-  simdjson::dom::parser p1, p2;
-  simdjson::padded_string a(before), b(after);
-  simdjson::dom::element ea, eb;
-  REQUIRE(p1.parse(a).get(ea) == simdjson::SUCCESS);
   INFO(after);
-  REQUIRE(p2.parse(b).get(eb) == simdjson::SUCCESS);
-  CHECK(SameStructure(ea, eb));
+  CHECK(tsync::testing::SameJsonStructure(before, after));
 }
 
 const std::string kToken = "demo_Ab3dE5gH7jK9mN1pQ2rS";

@@ -7,7 +7,7 @@ using namespace tsync::redact;
 TEST_CASE("placeholders are recognised, real-shaped values are not", "[rule]") {
   for (const char* p : {"${API_KEY}", "{{ token }}", "<your-token>", "xxxxxxxxxxxx", "********", "AKIAXXXXXXXXXXXXXXXX",
                         "ghp_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", "your_api_key_here", "changeme", "sk-...", "…",
-                        "[REDACTED:aws-access-key-id]", "password", "example", "00000000"}) {
+                        "[REDACTED:aws-access-key-id]", "password", "example", "00000000", "••••••••", "●●●●●●"}) {
     INFO(p);
     CHECK(IsPlaceholder(p));
   }
@@ -21,7 +21,8 @@ TEST_CASE("placeholders are recognised, real-shaped values are not", "[rule]") {
 
 TEST_CASE("code-like values are recognised for shapeless rules", "[rule]") {
   for (const char* code : {"request.form", "settings.DB_PASSWORD", "db_password", "DB_PASSWORD", "getPassword",
-                           "PasswordField", "str", "String", "None", "$DB_PASSWORD", "getpass()", "process.env.SECRET"}) {
+                           "PasswordField", "str", "String", "None", "$DB_PASSWORD", "getpass()", "process.env.SECRET",
+                           "cfg[\"password\"]", "user?.password"}) {
     INFO(code);
     CHECK(LooksLikeCode(code));
   }

@@ -97,3 +97,46 @@ ProcessResult RunProcess(const std::vector<std::string>& argv, const std::vector
 }
 
 }  // namespace tsync::testing
+
+#include <simdjson.h>
+
+namespace tsync::testing {
+
+namespace {
+
+bool SameElement(simdjson::dom::element a, simdjson::dom::element b) {
+  using T = simdjson::dom::element_type;
+  if (a.type() != b.type()) return false;
+  switch (a.type()) {
+    case T::OBJECT: {
+      simdjson::dom::object oa = a.get_object().value(), ob = b.get_object().value();
+      auto ia = oa.begin(), ib = ob.begin();
+      for (; ia != oa.end() && ib != ob.end(); ++ia, ++ib) {
+        if (ia.key() != ib.key() || !SameElement(ia.value(), ib.value())) return false;
+      }
+      return ia == oa.end() && ib == ob.end();
+    }
+    case T::ARRAY: {
+      simdjson::dom::array aa = a.get_array().value(), ab = b.get_array().value();
+      if (aa.size() != ab.size()) return false;
+      for (size_t i = 0; i < aa.size(); ++i) {
+        if (!SameElement(aa.at(i).value(), ab.at(i).value())) return false;
+      }
+      return true;
+    }
+    case T::STRING: return true;
+    default: return simdjson::to_string(a) == simdjson::to_string(b);
+  }
+}
+
+}  // namespace
+
+bool SameJsonStructure(std::string_view a, std::string_view b) {
+  simdjson::dom::parser pa, pb;
+  simdjson::padded_string sa(a), sb(b);
+  simdjson::dom::element ea, eb;
+  if (pa.parse(sa).get(ea) != simdjson::SUCCESS || pb.parse(sb).get(eb) != simdjson::SUCCESS) return false;
+  return SameElement(ea, eb);
+}
+
+}  // namespace tsync::testing

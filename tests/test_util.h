@@ -45,4 +45,9 @@ struct ProcessResult {
 /// waits for it, and returns its exit code and output.
 ProcessResult RunProcess(const std::vector<std::string>& argv, const std::vector<std::string>& env);
 
+/// True when both parse as JSON with the same structure: the same keys in
+/// the same order, the same types and non-string values. Strings may differ
+/// (that is where redaction markers go). False when either does not parse.
+bool SameJsonStructure(std::string_view a, std::string_view b);
+
 }  // namespace tsync::testing
