@@ -15,6 +15,10 @@
 //     [REDACTED:<rule-id>]. Nothing else changes: key order, numbers and
 //     escapes stay, and a JSON line stays valid JSON with the same structure.
 // Markers are never matched again, so redacting twice equals redacting once.
+// Memory: every rule and the keyword scan are single RE2 objects (no
+// RE2::Set, whose out-of-memory is reported only through its error info and
+// would read as "no match"); when an RE2 DFA exhausts its budget RE2 falls
+// back to its NFA, so a result is slower, never missing.
 // Thread-safety: immutable after Create(); Redact*() may run on any number
 // of threads at once.
 #pragma once

@@ -200,3 +200,35 @@ TEST_CASE("generated sessions: same structure, idempotent, every planted secret 
   // Clean lines far outnumber the planted ones: nothing else may change.
   CHECK(changed < lines / 20);
 }
+
+TEST_CASE("what must never be redacted stays byte-identical under the whole catalogue", "[redaction-corpus]") {
+  std::string b64;  // a thinking signature / image payload: random-looking base64
+  uint64_t x = 88172645463325252ull;
+  const char* alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  for (int i = 0; i < (1 << 20); ++i) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    b64.push_back(alphabet[x % 64]);
+  }
+  std::vector<std::string> lines = {
+      R"({"type":"assistant","message":{"id":"msg_01XFDUDYJgAACzvnptvVoYEL","content":[{"type":"thinking","thinking":"Let me check.","signature":")" +
+          b64.substr(0, 4096) + R"("}]},"requestId":"req_011CSHrXcrA2pG5fMZUq3Lk3"})",
+      R"({"type":"user","message":{"content":[{"type":"image","source":{"type":"base64","media_type":"image/png","data":")" + b64 +
+          R"("}}]}})",
+      R"({"type":"user","message":{"content":[{"tool_use_id":"toolu_01A09q90qw90lq917835lq9","type":"tool_result","content":"commit 8f14e45fceea167a5a36dedd4bea2543a3e1f7c2\nAuthor: Dev <dev@example.com>\n\n    Fix the password reset flow"}]}})",
+      R"({"uuid":"7c9e6679-7425-40de-944b-e07fc1f98ae1","parentUuid":"550e8400-e29b-41d4-a716-446655440000","sessionId":"29a570ad-a0aa-4b9d-bb21-a8fcb685d10e"})",
+      R"({"content":"\"integrity\": \"sha512-9VyG4HbNGzJxq0nMd9wZfXcQ1nBkA8gq0Hk0T1b6hTq0mYk4n2tH0RZ6pVh8XdyqAn1mF2YbKzZ1Qo2f7H3uCg==\""})",
+      R"({"content":"FROM node@sha256:3e9f1d6b1c4c2a8f1f3b8e2a7d6c5b4a3f2e1d0c9b8a7f6e5d4c3b2a1f0e9d8c"})",
+      R"({"content":"Edit /home/dev/demo-project/src/auth/password_reset_controller.ts and tests/auth/token_refresh.test.ts"})",
+      R"({"content":"const passwordField = form.elements.namedItem('password'); const refreshTokenTtl = config.refresh_token_ttl;"})",
+      R"({"content":"The password must be at least 12 characters. Never commit your API key; rotate the token if it leaks."})",
+      R"({"content":"export API_KEY=${API_KEY}\nexport DB_PASSWORD=<your-db-password>\nSTRIPE_SECRET_KEY=your_api_key_here\nTOKEN=xxxxxxxxxxxxxxxx"})",
+      R"({"content":"$ git log --oneline\n4b825dc fix: task-management-service retries\n9fceb02 feat: add user_access_token_cache"})",
+      R"({"usage":{"input_tokens":1523,"cache_creation_input_tokens":0,"cache_read_input_tokens":48112,"output_tokens":312}})",
+  };
+  for (const std::string& line : lines) {
+    INFO(line.substr(0, 200));
+    RedactResult r = Default().RedactLine(line);
+    if (r.changed()) INFO("fired: " << r.fired[0]);
+    CHECK_FALSE(r.changed());
+  }
+}
