@@ -40,7 +40,7 @@ bool PathIsInside(std::string_view path, std::string_view root) {
   return root == "/" || path[root.size()] == '/';
 }
 
-static Status WriteAll(int fd, std::string_view data, const std::string& path) {
+Status WriteAll(int fd, std::string_view data, const std::string& path) {
   while (!data.empty()) {
     ssize_t n = ::write(fd, data.data(), data.size());
     if (n < 0) {
@@ -52,7 +52,7 @@ static Status WriteAll(int fd, std::string_view data, const std::string& path) {
   return Status::Ok();
 }
 
-static Status FsyncDir(const std::string& dir) {
+Status FsyncDir(const std::string& dir) {
   UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!fd.valid()) return Status::Errno("open directory " + dir, errno);
   if (::fsync(fd.get()) != 0) return Status::Errno("fsync directory " + dir, errno);

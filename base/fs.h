@@ -39,6 +39,13 @@ class UniqueFd {
 /// `path`, then the directory fsync'd so the rename itself is durable.
 Status WriteFileAtomic(const std::string& path, std::string_view contents, mode_t mode = 0600);
 
+/// write() until all of `data` is written (EINTR retried); `path` names the
+/// file in the error.
+Status WriteAll(int fd, std::string_view data, const std::string& path);
+
+/// fsync() a directory, so a rename or a new entry in it survives a crash.
+Status FsyncDir(const std::string& dir);
+
 /// Creates `dir` and missing parents with `mode` (0700 for private state).
 /// An existing directory is left as it is.
 Status MakeDirs(const std::string& dir, mode_t mode = 0700);

@@ -1,0 +1,250 @@
+#include "uploader/http_transport.h"
+
+#include <curl/curl.h>
+#include <spdlog/spdlog.h>
+#include <sys/utsname.h>
+#include <zstd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <mutex>
+
+namespace tsync::uploader {
+namespace {
+
+std::string Lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+bool StartsWithNoCase(std::string_view s, std::string_view prefix) {
+  return s.size() >= prefix.size() && Lower(std::string(s.substr(0, prefix.size()))) == prefix;
+}
+
+// Host part of an http(s) URL: after "scheme://" and any userinfo, before
+// the port, path, query or fragment; IPv6 literals keep their brackets.
+std::string HostOf(std::string_view url) {
+  const size_t scheme_end = url.find("://");
+  std::string_view rest = scheme_end == std::string_view::npos ? url : url.substr(scheme_end + 3);
+  rest = rest.substr(0, rest.find_first_of("/?#"));
+  if (size_t at = rest.rfind('@'); at != std::string_view::npos) rest.remove_prefix(at + 1);
+  if (!rest.empty() && rest.front() == '[') return Lower(std::string(rest.substr(0, rest.find(']') + 1)));
+  return Lower(std::string(rest.substr(0, rest.find(':'))));
+}
+
+bool IsLoopbackHost(const std::string& host) {
+  if (host == "localhost" || host == "[::1]") return true;
+  // 127.0.0.0/8 written as a dotted quad.
+  if (host.rfind("127.", 0) != 0) return false;
+  int dots = 0;
+  for (char c : host) {
+    if (c == '.') {
+      ++dots;
+    } else if (!std::isdigit(static_cast<unsigned char>(c))) {
+      return false;
+    }
+  }
+  return dots == 3;
+}
+
+void GlobalInit() {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+struct Capture {
+  std::string* body;
+  HttpResponse* response;
+};
+
+size_t WriteBody(char* data, size_t size, size_t count, void* user) {
+  auto* capture = static_cast<Capture*>(user);
+  capture->body->append(data, size * count);
+  return size * count;
+}
+
+size_t WriteHeader(char* data, size_t size, size_t count, void* user) {
+  auto* response = static_cast<Capture*>(user)->response;
+  std::string_view line(data, size * count);
+  // A new status line (after a 1xx) starts a fresh header block.
+  if (line.rfind("HTTP/", 0) == 0) {
+    response->retry_after.reset();
+    response->content_type.clear();
+    return size * count;
+  }
+  const size_t colon = line.find(':');
+  if (colon == std::string_view::npos) return size * count;
+  const std::string name = Lower(std::string(line.substr(0, colon)));
+  std::string_view value = line.substr(colon + 1);
+  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+  while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' ')) {
+    value.remove_suffix(1);
+  }
+  if (name == "retry-after") response->retry_after = std::string(value);
+  if (name == "content-type") response->content_type = Lower(std::string(value));
+  return size * count;
+}
+
+struct HeaderList {
+  curl_slist* list = nullptr;
+  ~HeaderList() { curl_slist_free_all(list); }
+  void Add(const std::string& header) { list = curl_slist_append(list, header.c_str()); }
+};
+
+bool IsTlsFailure(CURLcode code) {
+  return code == CURLE_PEER_FAILED_VERIFICATION || code == CURLE_SSL_CACERT_BADFILE ||
+         code == CURLE_SSL_CERTPROBLEM || code == CURLE_SSL_ISSUER_ERROR || code == CURLE_SSL_PINNEDPUBKEYNOTMATCH;
+}
+
+}  // namespace
+
+std::string DefaultUserAgent(std::string_view version) {
+  std::string os = "unknown";
+  std::string arch = "unknown";
+  utsname info{};
+  if (uname(&info) == 0) {
+    os = Lower(info.sysname);
+    arch = info.machine;
+  }
+  return "tsync/" + std::string(version) + " (" + os + "; " + arch + ")";
+}
+
+Status CheckBackendUrl(std::string_view url, bool allow_insecure_http) {
+  if (StartsWithNoCase(url, "https://")) return Status::Ok();
+  if (!StartsWithNoCase(url, "http://")) {
+    return Status::Config("backend URL must start with https:// (or http:// for a loopback host)");
+  }
+  const std::string host = HostOf(url);
+  if (IsLoopbackHost(host) || allow_insecure_http) return Status::Ok();
+  return Status::Config("refusing plain http:// to non-loopback host '" + host +
+                        "': use https://, or set allow_insecure_http if you really mean it");
+}
+
+std::string ScrubSecret(std::string text, std::string_view secret) {
+  if (secret.empty()) return text;
+  for (size_t pos = text.find(secret); pos != std::string::npos; pos = text.find(secret, pos)) {
+    text.replace(pos, secret.size(), "[redacted]");
+    pos += 10;
+  }
+  return text;
+}
+
+Result<std::unique_ptr<HttpTransport>> HttpTransport::Create(TransportOptions options) {
+  while (!options.backend_url.empty() && options.backend_url.back() == '/') options.backend_url.pop_back();
+  if (options.backend_url.empty()) return Status::Config("no backend URL configured");
+  if (Status s = CheckBackendUrl(options.backend_url, options.allow_insecure_http); !s.ok()) return s;
+  // The key goes into a header line: a CR, LF or other control byte would let
+  // it inject headers, a space would break the Bearer syntax.
+  for (char c : options.api_key) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u >= 0x7F) {
+      return Status::Config("API key contains a space, control or non-ASCII character; set it again");
+    }
+  }
+  if (options.user_agent.empty()) options.user_agent = DefaultUserAgent("0.0.0");
+  GlobalInit();
+  CURL* curl = curl_easy_init();
+  if (curl == nullptr) return Status::Internal("curl_easy_init failed");
+  return std::unique_ptr<HttpTransport>(new HttpTransport(std::move(options), curl));
+}
+
+HttpTransport::HttpTransport(TransportOptions options, void* curl) : options_(std::move(options)), curl_(curl) {}
+
+HttpTransport::~HttpTransport() { curl_easy_cleanup(static_cast<CURL*>(curl_)); }
+
+std::string HttpTransport::Escape(std::string_view text) {
+  char* escaped = curl_easy_escape(static_cast<CURL*>(curl_), text.data(), static_cast<int>(text.size()));
+  if (escaped == nullptr) return std::string();
+  std::string out(escaped);
+  curl_free(escaped);
+  return out;
+}
+
+Result<HttpResponse> HttpTransport::Send(const HttpRequest& request) {
+  // Defence in depth: the URL policy is checked on every request, before
+  // libcurl can open a connection.
+  if (Status s = CheckBackendUrl(options_.backend_url, options_.allow_insecure_http); !s.ok()) return s;
+  CURL* curl = static_cast<CURL*>(curl_);
+  // Reset clears the options but keeps the connection cache (keep-alive).
+  curl_easy_reset(curl);
+
+  HttpResponse response;
+  std::string wire_body;
+  HeaderList headers;
+  if (!options_.api_key.empty()) headers.Add("Authorization: Bearer " + options_.api_key);
+  headers.Add("User-Agent: " + options_.user_agent);
+  // libcurl would otherwise wait for "100 Continue" before sending large bodies.
+  headers.Add("Expect:");
+  if (request.body) {
+    headers.Add("Content-Type: application/json");
+    if (request.allow_zstd && request.body->size() >= kZstdMinBody) {
+      wire_body.resize(ZSTD_compressBound(request.body->size()));
+      const size_t n = ZSTD_compress(wire_body.data(), wire_body.size(), request.body->data(), request.body->size(), 3);
+      if (ZSTD_isError(n)) {
+        return Status::Internal(std::string("zstd compression failed: ") + ZSTD_getErrorName(n));
+      }
+      wire_body.resize(n);
+      headers.Add("Content-Encoding: zstd");
+      response.compressed = true;
+    } else {
+      wire_body = *request.body;
+    }
+  }
+  response.sent_bytes = wire_body.size();
+
+  const std::string url = options_.backend_url + request.path;
+  char error[CURL_ERROR_SIZE] = {0};
+  std::string body;
+  Capture capture{&body, &response};
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error);
+  curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
+  curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
+  if (!options_.ca_file.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, options_.ca_file.c_str());
+  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout.count()));
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.request_timeout.count()));
+  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, options_.low_speed_bytes);
+  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, static_cast<long>(options_.low_speed_time.count()));
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers.list);
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, WriteBody);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &capture);
+  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, WriteHeader);
+  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &capture);
+  const std::string method = request.method;
+  if (request.body) {
+    curl_easy_setopt(curl, CURLOPT_POST, 1L);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, wire_body.data());
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(wire_body.size()));
+    if (method != "POST") curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method);
+  } else if (method != "GET") {
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method);
+  }
+
+  const auto started = std::chrono::steady_clock::now();
+  const CURLcode code = curl_easy_perform(curl);
+  const auto elapsed_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
+  if (code != CURLE_OK) {
+    std::string what = error[0] != '\0' ? std::string(error) : std::string(curl_easy_strerror(code));
+    while (!what.empty() && (what.back() == '\n' || what.back() == '\r')) what.pop_back();
+    what = ScrubSecret(std::move(what), options_.api_key);
+    spdlog::debug("{} {}: no reply after {} ms ({} bytes sent): {}", method, request.path, elapsed_ms,
+                  response.sent_bytes, what);
+    const std::string& message = what;
+    if (IsTlsFailure(code)) return Status::Config(message + " (TLS verification failed; check ca_file)");
+    if (code == CURLE_URL_MALFORMAT || code == CURLE_UNSUPPORTED_PROTOCOL) return Status::Config(message);
+    return Status::Transient(message);
+  }
+  long status = 0;
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+  response.status = static_cast<int>(status);
+  response.body = std::move(body);
+  spdlog::debug("{} {} -> {} in {} ms ({} bytes sent{}, {} received)", method, request.path, response.status,
+                elapsed_ms, response.sent_bytes, response.compressed ? " zstd" : "", response.body.size());
+  return response;
+}
+
+}  // namespace tsync::uploader
