@@ -1,0 +1,118 @@
+// tsync-refserver: the reference sync backend tests run against.
+//
+//   tsync-refserver --db FILE --keys FILE [--port N] [--lifecycle-events]
+//                   [--seed N] [--fail-rate P] [--drop-after-commit-rate P]
+//                   [--reset-rate P] [--delay-ms N] [--rate R] [--burst B]
+//
+// With --port 0 a free port is chosen; the first stdout line is always
+// "listening on 127.0.0.1:<port>" so the test harness can connect.
+#include <httplib.h>
+
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "tests/backend/routes.h"
+#include "tests/backend/store.h"
+
+namespace tsync::refserver {
+namespace {
+
+struct Flags {
+  int port = 0;
+  std::string db;
+  std::string keys;
+  ApiOptions api;
+};
+
+bool ParseFlags(int argc, char** argv, Flags* f, std::string* err) {
+  for (int i = 1; i < argc; ++i) {
+    std::string name = argv[i];
+    if (name == "--lifecycle-events") {
+      f->api.lifecycle_events = true;
+      continue;
+    }
+    if (i + 1 >= argc) {
+      *err = "missing value for " + name;
+      return false;
+    }
+    std::string v = argv[++i];
+    try {
+      if (name == "--port") f->port = std::stoi(v);
+      else if (name == "--db") f->db = v;
+      else if (name == "--keys") f->keys = v;
+      else if (name == "--seed") f->api.seed = std::stoull(v);
+      else if (name == "--fail-rate") f->api.faults.fail = std::stod(v);
+      else if (name == "--drop-after-commit-rate") f->api.faults.drop_after_commit = std::stod(v);
+      else if (name == "--reset-rate") f->api.faults.reset = std::stod(v);
+      else if (name == "--delay-ms") f->api.faults.delay_ms = std::stoi(v);
+      else if (name == "--rate") f->api.rate = std::stod(v);
+      else if (name == "--burst") f->api.burst = std::stod(v);
+      else {
+        *err = "unknown flag " + name;
+        return false;
+      }
+    } catch (const std::exception&) {
+      *err = "bad value for " + name + ": " + v;
+      return false;
+    }
+  }
+  if (f->db.empty() || f->keys.empty()) *err = "--db and --keys are required";
+  return err->empty();
+}
+
+/// One API key per line, optionally followed by an email; user ids 1..N.
+Status LoadKeys(const std::string& path, Store* store) {
+  std::ifstream in(path);
+  if (!in) return Status::NotFound("cannot read keys file " + path);
+  std::string line;
+  int64_t user_id = 0;
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string key, email;
+    if (!(fields >> key) || key[0] == '#') continue;
+    ++user_id;
+    if (!(fields >> email)) email = "user" + std::to_string(user_id) + "@example.com";
+    if (Status s = store->RegisterKey(key, user_id, email); !s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+int Run(int argc, char** argv) {
+  Flags flags;
+  std::string err;
+  if (!ParseFlags(argc, argv, &flags, &err)) {
+    std::fprintf(stderr, "tsync-refserver: %s\n", err.c_str());
+    return 2;
+  }
+  std::signal(SIGPIPE, SIG_IGN);  // aborted connections must not kill us
+  Store store;
+  Status s = store.Open(flags.db);
+  if (s.ok()) s = LoadKeys(flags.keys, &store);
+  if (!s.ok()) {
+    std::fprintf(stderr, "tsync-refserver: %s\n", s.ToString().c_str());
+    return 1;
+  }
+  httplib::Server server;
+  server.set_payload_max_length(64u * 1024 * 1024);  // caps are checked on the decoded body
+  server.set_read_timeout(30, 0);                     // PROTOCOL.md "Server timeouts"
+  Api api(&store, flags.api);
+  api.Register(&server);
+  int port = flags.port == 0 ? server.bind_to_any_port("127.0.0.1")
+                             : (server.bind_to_port("127.0.0.1", flags.port) ? flags.port : -1);
+  if (port <= 0) {
+    std::fprintf(stderr, "tsync-refserver: cannot bind 127.0.0.1:%d\n", flags.port);
+    return 1;
+  }
+  std::printf("listening on 127.0.0.1:%d\n", port);
+  std::fflush(stdout);
+  return server.listen_after_bind() ? 0 : 1;
+}
+
+}  // namespace
+}  // namespace tsync::refserver
+
+int main(int argc, char** argv) { return tsync::refserver::Run(argc, argv); }

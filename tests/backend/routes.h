@@ -1,0 +1,103 @@
+// Api: the HTTP surface of the reference backend (PROTOCOL.md), wired onto
+// a cpp-httplib Server.
+//
+// Request flow: the pre-routing hook runs before the body is read and
+// applies, in the real server's order, the Content-Type check (415), the
+// Content-Encoding check (415), Bearer auth (401), the per-user rate limit
+// (429), then injected faults (503, reset, delay). Handlers then decode the
+// body (zstd, size caps -> 400), validate, store, and answer.
+// Handlers live in sync_routes.cc (init/chunk/event), session_routes.cc
+// (summary, GitHub links, read-back) and account_routes.cc (capabilities,
+// auth, device login, debug).
+// Thread-safety: handlers run on httplib's thread pool; shared state locks.
+#pragma once
+
+#include <httplib.h>
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <set>
+#include <string>
+
+#include <simdjson.h>
+
+#include "tests/backend/faults.h"
+#include "tests/backend/request_checks.h"
+#include "tests/backend/store.h"
+
+namespace tsync::refserver {
+
+struct ApiOptions {
+  bool lifecycle_events = false;
+  FaultRates faults;
+  uint64_t seed = 1;
+  double rate = 0;     // requests/s per user; 0 = unlimited
+  double burst = 2000;
+};
+
+class Api {
+ public:
+  Api(Store* store, ApiOptions options);
+  void Register(httplib::Server* server);
+
+ private:
+  // routes.cc: shared plumbing
+  httplib::Server::HandlerResponse PreRoute(const httplib::Request& req, httplib::Response& res);
+  std::optional<User> Authenticate(const httplib::Request& req, httplib::Response& res);
+  /// Decodes and parses the body; answers 400 itself and returns false.
+  bool ParseBody(const httplib::Request& req, httplib::Response& res, size_t cap, simdjson::dom::parser* parser,
+                 simdjson::dom::element* root);
+  /// Session `id` owned by `user`; answers 404/403 itself otherwise.
+  std::optional<SessionRef> OwnedSession(const std::string& id, const User& user, httplib::Response& res,
+                                         bool not_found_for_others);
+  std::string NewUuid();
+  /// Answers 422 and counts the violation.
+  void Violation(httplib::Response& res, const std::string& kind, const std::string& message);
+
+  // sync_routes.cc
+  void HandleInit(const httplib::Request& req, httplib::Response& res);
+  void HandleChunk(const httplib::Request& req, httplib::Response& res);
+  void HandleEvent(const httplib::Request& req, httplib::Response& res);
+  bool ParseChunk(simdjson::dom::element root, ChunkRequest* chunk, httplib::Response& res);
+  bool ParseChunkLines(simdjson::dom::element root, ChunkRequest* chunk, httplib::Response& res);
+  bool ParseChunkMetadata(simdjson::dom::element root, ChunkRequest* chunk, httplib::Response& res);
+  void StoreChunk(const httplib::Request& req, httplib::Response& res, const ChunkRequest& chunk);
+
+  // session_routes.cc
+  void HandleSummary(const httplib::Request& req, httplib::Response& res);
+  void HandleGithubLink(const httplib::Request& req, httplib::Response& res);
+  void HandleByExternalId(const httplib::Request& req, httplib::Response& res);
+  void HandleListFiles(const httplib::Request& req, httplib::Response& res);
+  void HandleReadFile(const httplib::Request& req, httplib::Response& res);
+
+  // account_routes.cc
+  void HandleCapabilities(const httplib::Request& req, httplib::Response& res);
+  void HandleValidate(const httplib::Request& req, httplib::Response& res);
+  void HandleDeviceCode(const httplib::Request& req, httplib::Response& res);
+  void HandleDeviceToken(const httplib::Request& req, httplib::Response& res);
+
+  Store* store_;
+  const ApiOptions options_;
+  FaultInjector faults_;
+  RateLimiter limiter_;
+  Violations violations_;
+
+  std::mutex mu_;  // guards everything below
+  std::mt19937_64 id_rng_;
+  std::set<std::string> chunks_in_flight_;  // session_id + '\0' + file_name
+  struct DeviceGrant {
+    int polls = 0;
+    bool issued = false;
+  };
+  std::map<std::string, DeviceGrant> device_grants_;
+};
+
+/// Writes `{"error": message}` with `status`.
+void JsonError(httplib::Response& res, int status, const std::string& message);
+/// Writes a text/plain body with `status`.
+void TextError(httplib::Response& res, int status, const std::string& message);
+
+}  // namespace tsync::refserver
