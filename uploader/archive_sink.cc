@@ -393,15 +393,10 @@ Result<InitResult> ArchiveSink::Init(const SessionInfo& info) {
 Result<ChunkOutcome> ArchiveSink::AppendChunk(const ChunkRequest& req) {
   if (Status st = ValidateChunkRequest(req); !st.ok()) return st;
   if (IsReservedName(req.file_name)) return Status::InvalidInput("file_name " + req.file_name + " is reserved");
-  Result<std::string> found = FindSessionDir(req.session_id);
-  if (!found.ok()) return found.status();
-  const std::string& dir = *found;
-  Result<UniqueFd> lock = LockSession(dir);
-  if (!lock.ok()) return lock.status();
-  Result<ArchiveManifest> loaded = LoadManifest(dir);
-  if (!loaded.ok()) return loaded.status();
-  ArchiveManifest& m = *loaded;
-  if (m.session_id != req.session_id) return Status::NotFound("Session not found: " + req.session_id);
+  Result<LockedSession> session = OpenSession(req.session_id);
+  if (!session.ok()) return session.status();
+  const std::string& dir = session->dir;
+  ArchiveManifest& m = session->manifest;
 
   ArchiveManifest::File f;
   f.file_type = req.file_type;
@@ -487,15 +482,10 @@ Status ArchiveSink::SendEvent(const std::string& session_id, std::string_view ev
   Result<std::string> payload = MinifyJson(payload_json, "event payload", /*must_be_object=*/false);
   if (!payload.ok()) return payload.status();
 
-  Result<std::string> found = FindSessionDir(session_id);
-  if (!found.ok()) return found.status();
-  const std::string& dir = *found;
-  Result<UniqueFd> lock = LockSession(dir);
-  if (!lock.ok()) return lock.status();
-  Result<ArchiveManifest> loaded = LoadManifest(dir);
-  if (!loaded.ok()) return loaded.status();
-  ArchiveManifest& m = *loaded;
-  if (m.session_id != session_id) return Status::NotFound("Session not found: " + session_id);
+  Result<LockedSession> session = OpenSession(session_id);
+  if (!session.ok()) return session.status();
+  const std::string& dir = session->dir;
+  ArchiveManifest& m = session->manifest;
 
   JsonWriter w;
   w.BeginObject();
@@ -535,19 +525,7 @@ Status ArchiveSink::SetSummary(const std::string& external_id, std::string_view 
   return SaveManifest(*found, *loaded);
 }
 
-Result<ArchiveManifest> ArchiveSink::ReadManifest(const std::string& session_id) {
-  Result<std::string> found = FindSessionDir(session_id);
-  if (!found.ok()) return found.status();
-  Result<UniqueFd> lock = LockSession(*found);
-  if (!lock.ok()) return lock.status();
-  Result<ArchiveManifest> m = LoadManifest(*found);
-  if (m.ok() && m->session_id != session_id) return Status::NotFound("Session not found: " + session_id);
-  return m;
-}
-
-Result<std::vector<std::string>> ArchiveSink::ReadLines(const std::string& session_id, const std::string& file_name,
-                                                        uint64_t after_line) {
-  if (Status st = ValidateFileName(file_name); !st.ok()) return st;
+Result<ArchiveSink::LockedSession> ArchiveSink::OpenSession(const std::string& session_id) {
   Result<std::string> found = FindSessionDir(session_id);
   if (!found.ok()) return found.status();
   Result<UniqueFd> lock = LockSession(*found);
@@ -555,10 +533,25 @@ Result<std::vector<std::string>> ArchiveSink::ReadLines(const std::string& sessi
   Result<ArchiveManifest> m = LoadManifest(*found);
   if (!m.ok()) return m.status();
   if (m->session_id != session_id) return Status::NotFound("Session not found: " + session_id);
-  auto it = m->files.find(file_name);
-  if (it == m->files.end()) return Status::NotFound("file " + file_name + " is not in session " + session_id);
+  return LockedSession{std::move(*found), std::move(*lock), std::move(*m)};
+}
+
+Result<ArchiveManifest> ArchiveSink::ReadManifest(const std::string& session_id) {
+  Result<LockedSession> session = OpenSession(session_id);
+  if (!session.ok()) return session.status();
+  return std::move(session->manifest);
+}
+
+Result<std::vector<std::string>> ArchiveSink::ReadLines(const std::string& session_id, const std::string& file_name,
+                                                        uint64_t after_line) {
+  if (Status st = ValidateFileName(file_name); !st.ok()) return st;
+  Result<LockedSession> session = OpenSession(session_id);
+  if (!session.ok()) return session.status();
+  const ArchiveManifest& m = session->manifest;
+  auto it = m.files.find(file_name);
+  if (it == m.files.end()) return Status::NotFound("file " + file_name + " is not in session " + session_id);
   // Only the acknowledged bytes: a tail left by a crash is not part of the file.
-  Result<std::string> data = ReadAcknowledged(*found + "/" + file_name, it->second.bytes);
+  Result<std::string> data = ReadAcknowledged(session->dir + "/" + file_name, it->second.bytes);
   if (!data.ok()) return data.status();
   std::vector<std::string> lines;
   uint64_t number = 0;

@@ -35,6 +35,7 @@
 #include <optional>
 #include <string>
 
+#include "base/fs.h"
 #include "uploader/sink.h"
 
 namespace tsync::uploader {
@@ -94,6 +95,15 @@ class ArchiveSink : public Sink {
   Result<std::string> FindSessionDir(const std::string& session_id);
   /// The session directory for an external id (any provider, claude-code first).
   Result<std::string> FindExternalDir(const std::string& external_id);
+
+  /// A session ready to change: its directory, held lock and manifest.
+  struct LockedSession {
+    std::string dir;
+    UniqueFd lock;
+    ArchiveManifest manifest;
+  };
+  /// Finds, locks and loads `session_id`; kNotFound when unknown.
+  Result<LockedSession> OpenSession(const std::string& session_id);
 
   const std::string root_;
   const std::function<std::string()> new_session_id_;
