@@ -17,6 +17,7 @@
 // Thread-safety: values; safe to copy between threads.
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <utility>
@@ -56,6 +57,13 @@ class Status {
   bool ok() const { return kind_ == Kind::kOk; }
   Kind kind() const { return kind_; }
   const std::string& message() const { return message_; }
+  /// For kTransient: how long the server asked us to wait (Retry-After), if
+  /// it said; callers schedule the next attempt no earlier than this.
+  std::optional<std::chrono::milliseconds> retry_after() const { return retry_after_; }
+  Status&& WithRetryAfter(std::optional<std::chrono::milliseconds> delay) && {
+    retry_after_ = delay;
+    return std::move(*this);
+  }
   /// "config error: <message>" style text for humans.
   std::string ToString() const;
   static const char* KindName(Kind kind);
@@ -65,6 +73,7 @@ class Status {
 
   Kind kind_ = Kind::kOk;
   std::string message_;
+  std::optional<std::chrono::milliseconds> retry_after_;
 };
 
 /// A value or a non-OK Status. Access value() only when ok().

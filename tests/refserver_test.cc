@@ -5,13 +5,6 @@
 // The client is a small socket helper rather than httplib::Client: Debian's
 // cpp-httplib is a compiled library built with CPPHTTPLIB_OPENSSL_SUPPORT,
 // and httplib::Client's layout depends on that macro.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
 #include <zstd.h>
 
 #include <catch2/catch.hpp>
@@ -27,140 +20,11 @@
 #include <simdjson.h>
 
 #include "base/json.h"
+#include "tests/refserver_process.h"
 #include "tests/test_util.h"
 
 namespace tsync::testing {
 namespace {
-
-/// Runs tsync-refserver with a key file ("k1", "k2") and a database inside
-/// a TempDir; stops it (SIGTERM) on destruction. Restart() keeps the files.
-class RefServer {
- public:
-  explicit RefServer(std::vector<std::string> extra_args = {}) : extra_(std::move(extra_args)) {
-    WriteFile(dir_ / "keys", "k1 one@example.com\nk2\n");
-    Start();
-  }
-  ~RefServer() { Stop(); }
-  RefServer(const RefServer&) = delete;
-  RefServer& operator=(const RefServer&) = delete;
-
-  int port() const { return port_; }
-  void Restart() {
-    Stop();
-    Start();
-  }
-
- private:
-  void Start() {
-    int fds[2];
-    REQUIRE(pipe(fds) == 0);
-    std::vector<std::string> args = {TSYNC_REFSERVER, "--port", "0", "--db", dir_ / "db", "--keys", dir_ / "keys"};
-    args.insert(args.end(), extra_.begin(), extra_.end());
-    pid_ = fork();
-    REQUIRE(pid_ >= 0);
-    if (pid_ == 0) {
-      dup2(fds[1], STDOUT_FILENO);
-      close(fds[0]);
-      close(fds[1]);
-      std::vector<char*> argv;
-      for (std::string& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-    close(fds[1]);
-    std::string line = ReadLine(fds[0]);
-    close(fds[0]);
-    const std::string prefix = "listening on 127.0.0.1:";
-    REQUIRE(line.rfind(prefix, 0) == 0);
-    port_ = std::stoi(line.substr(prefix.size()));
-  }
-
-  /// First line of the child's stdout, waiting at most 10 s.
-  static std::string ReadLine(int fd) {
-    std::string line;
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    char c;
-    while (std::chrono::steady_clock::now() < deadline) {
-      pollfd p{fd, POLLIN, 0};
-      if (poll(&p, 1, 100) <= 0) continue;
-      if (read(fd, &c, 1) != 1 || c == '\n') break;
-      line += c;
-    }
-    return line;
-  }
-
-  void Stop() {
-    if (pid_ <= 0) return;
-    kill(pid_, SIGTERM);
-    waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-  }
-
-  TempDir dir_;
-  std::vector<std::string> extra_;
-  pid_t pid_ = -1;
-  int port_ = 0;
-};
-
-struct Reply {
-  bool received = false;  // false: the connection closed without a byte
-  int status = 0;
-  std::map<std::string, std::string> headers;  // lower-case names
-  std::string body;
-};
-
-using Headers = std::vector<std::pair<std::string, std::string>>;
-
-Reply ParseReply(const std::string& raw) {
-  Reply r;
-  r.received = !raw.empty();
-  size_t end = raw.find("\r\n\r\n");
-  if (end == std::string::npos) return r;
-  r.status = std::stoi(raw.substr(9, 3));
-  size_t pos = raw.find("\r\n") + 2;
-  while (pos < end) {
-    size_t eol = raw.find("\r\n", pos);
-    std::string line = raw.substr(pos, eol - pos);
-    size_t colon = line.find(':');
-    std::string name = line.substr(0, colon);
-    for (char& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    r.headers[name] = line.substr(line.find_first_not_of(' ', colon + 1));
-    pos = eol + 2;
-  }
-  r.body = raw.substr(end + 4);
-  return r;
-}
-
-/// One request on a fresh connection ("Connection: close"), reading to EOF.
-Reply Send(int port, const std::string& method, const std::string& target, const Headers& headers,
-           const std::string& body = "") {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  timeval tv{15, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-  std::string req = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
-  for (const auto& [k, v] : headers) req += k + ": " + v + "\r\n";
-  if (method != "GET") req += "Content-Length: " + std::to_string(body.size()) + "\r\n";
-  req += "\r\n" + body;
-  for (size_t off = 0; off < req.size();) {
-    ssize_t n = send(fd, req.data() + off, req.size() - off, MSG_NOSIGNAL);
-    if (n <= 0) break;  // the server may cut us off; read what it said
-    off += static_cast<size_t>(n);
-  }
-  std::string raw;
-  char buf[65536];
-  ssize_t n;
-  while ((n = recv(fd, buf, sizeof buf, 0)) > 0) raw.append(buf, static_cast<size_t>(n));
-  close(fd);
-  return ParseReply(raw);
-}
 
 Headers Json(const std::string& key = "k1") {
   return {{"Content-Type", "application/json"}, {"Authorization", "Bearer " + key}};
@@ -229,13 +93,6 @@ std::string ReadBack(int port, const std::string& sid, const std::string& file_n
   return r.body;
 }
 
-int64_t ViolationCount(int port, const char* kind) {
-  Reply r = Send(port, "GET", "/debug/violations", {});
-  simdjson::dom::parser parser;
-  int64_t v = 0;
-  if (parser.parse(r.body)["counts"][kind].get(v) != simdjson::SUCCESS) return 0;
-  return v;
-}
 
 }  // namespace
 

@@ -229,8 +229,8 @@ struct Harness {
 Reply Json(int status, std::string body) { return Reply{status, std::move(body), "application/json", "", false, 0}; }
 Reply Text(int status, std::string body) { return Reply{status, std::move(body), "text/plain", "", false, 0}; }
 
-ChunkUpload SmallChunk(const std::vector<std::string_view>& lines) {
-  ChunkUpload c;
+ChunkRequest SmallChunk(const std::vector<std::string_view>& lines) {
+  ChunkRequest c;
   c.session_id = "0b7c6f1e-1111-4222-8333-944445555666";
   c.file_name = "s1.jsonl";
   c.first_line = 1;
@@ -278,18 +278,15 @@ TEST_CASE("capabilities 404 means an older server with everything off", "[client
 
 TEST_CASE("init: small body plain JSON, large body zstd, reply parsed", "[client]") {
   Harness h;
-  InitRequest init;
+  SessionInfo init;
   init.external_id = "sess-1";
   init.transcript_path = "/home/u/.claude/projects/p/sess-1.jsonl";
-  init.metadata.cwd = "/home/u/p";
-  init.metadata.hostname = "box";
-  init.metadata.git_info_json = R"({"branch":"main"})";
+  init.metadata_json = R"({"cwd":"/home/u/p","git_info":{"branch":"main"},"hostname":"box"})";
   h.server.Push(Json(200, kInitReply));
   auto reply = h.client->Init(init);
   REQUIRE(reply.ok());
   CHECK(reply->session_id == "0b7c6f1e-1111-4222-8333-944445555666");
-  CHECK(reply->provider == "claude-code");
-  CHECK(reply->files == std::map<std::string, uint64_t>{{"s1.jsonl", 12}, {"agent-a.jsonl", 0}});
+  CHECK(reply->last_synced_line == std::map<std::string, uint64_t>{{"s1.jsonl", 12}, {"agent-a.jsonl", 0}});
 
   init.transcript_path = "/" + std::string(2000, 'p');
   h.server.Push(Json(200, kInitReply));
@@ -318,9 +315,9 @@ TEST_CASE("chunk body is byte-exact with the chunk reader's budget", "[client]")
                       "\"}");
   }
   std::vector<std::string_view> lines(storage.begin(), storage.end());
-  ChunkUpload chunk = SmallChunk(lines);
+  ChunkRequest chunk = SmallChunk(lines);
   chunk.first_line = 13;
-  chunk.metadata.summary = "fixing the \"parser\"";
+  chunk.summary = "fixing the \"parser\"";
   h.server.Push(Json(200, R"({"last_synced_line":52})"));
   auto reply = h.client->SendChunk(chunk);
   REQUIRE(reply.ok());
@@ -336,7 +333,7 @@ TEST_CASE("chunk body is byte-exact with the chunk reader's budget", "[client]")
       R"({"session_id":"0b7c6f1e-1111-4222-8333-944445555666","file_name":"s1.jsonl","file_type":"transcript",)"
       R"("first_line":13,"lines":)";
   std::string metadata = R"(,"metadata":{"summary":)";
-  tsync::AppendJsonString(&metadata, chunk.metadata.summary);
+  tsync::AppendJsonString(&metadata, *chunk.summary);
   metadata += "}}";
   const size_t lines_size = tsync::tracker::EncodedLinesSize(lines);
   CHECK(r.body.size() == envelope_head.size() + lines_size + metadata.size());
@@ -481,7 +478,7 @@ TEST_CASE("init retries transient failures with growing jittered backoff", "[cli
   h.server.Push(Text(429, "Too Many Requests"));
   h.server.Push(Json(502, ""));
   h.server.Push(Json(200, kInitReply));
-  InitRequest init{"claude-code", "sess-1", "/t/sess-1.jsonl", {}};
+  SessionInfo init{"claude-code", "sess-1", "/t/sess-1.jsonl", "{}"};
   auto r = h.client->Init(init);
   REQUIRE(r.ok());
   CHECK(h.server.requests().size() == 4);

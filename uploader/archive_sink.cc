@@ -120,18 +120,6 @@ Result<std::string> ReadAcknowledged(const std::string& path, uint64_t bytes) {
   return out;
 }
 
-/// Parses any JSON value and returns it minified (one line, for .jsonl and
-/// the manifest). kInvalidInput naming `what` when it does not parse.
-Result<std::string> MinifyJson(std::string_view json, std::string_view what, bool must_be_object) {
-  simdjson::dom::parser parser;
-  simdjson::dom::element el;
-  if (auto err = parser.parse(json.data(), json.size()).get(el)) {
-    return Status::InvalidInput(std::string(what) + " is not valid JSON: " + simdjson::error_message(err));
-  }
-  if (must_be_object && !el.is_object()) return Status::InvalidInput(std::string(what) + " must be a JSON object");
-  return simdjson::minify(el);
-}
-
 }  // namespace
 
 // ---- manifest ---------------------------------------------------------------
@@ -315,14 +303,11 @@ Result<std::string> ArchiveSink::FindExternalDir(const std::string& external_id)
 }
 
 Result<InitResult> ArchiveSink::Init(const SessionInfo& info) {
-  if (Status st = ValidateProvider(info.provider); !st.ok()) return st;
+  if (Status st = ValidateSessionInfo(info); !st.ok()) return st;
+  // Stricter than the server: the id names a directory.
   if (!tracker::IsValidSessionId(info.external_id)) {
     return Status::InvalidInput("external_id must be 1-128 characters of [A-Za-z0-9_-]");
   }
-  if (info.transcript_path.empty() || info.transcript_path.size() > kMaxTranscriptPathBytes) {
-    return Status::InvalidInput("transcript_path must be 1-" + std::to_string(kMaxTranscriptPathBytes) + " bytes");
-  }
-  if (info.metadata_json.size() > kMaxSmallBodyBytes) return Status::InvalidInput("metadata is larger than 128 KiB");
   Result<std::string> metadata = MinifyJson(info.metadata_json, "metadata", /*must_be_object=*/true);
   if (!metadata.ok()) return metadata.status();
 
@@ -470,15 +455,7 @@ Result<ChunkOutcome> ArchiveSink::AppendChunk(const ChunkRequest& req) {
 
 Status ArchiveSink::SendEvent(const std::string& session_id, std::string_view event_type, std::string_view timestamp,
                               std::string_view payload_json) {
-  if (event_type.empty() || event_type.size() > 64 ||
-      !std::all_of(event_type.begin(), event_type.end(), [](char c) { return (c >= 'a' && c <= 'z') || c == '_'; })) {
-    return Status::InvalidInput("event_type must be 1-64 characters of [a-z_]");
-  }
-  if (timestamp.empty() || timestamp.size() > 64 ||
-      !std::all_of(timestamp.begin(), timestamp.end(), [](char c) { return c > ' ' && c < 0x7f; })) {
-    return Status::InvalidInput("timestamp must be an RFC 3339 time");
-  }
-  if (payload_json.size() > kMaxSmallBodyBytes) return Status::InvalidInput("event payload is larger than 128 KiB");
+  if (Status st = ValidateEvent(event_type, timestamp, payload_json); !st.ok()) return st;
   Result<std::string> payload = MinifyJson(payload_json, "event payload", /*must_be_object=*/false);
   if (!payload.ok()) return payload.status();
 
@@ -512,9 +489,7 @@ Status ArchiveSink::SendEvent(const std::string& session_id, std::string_view ev
 }
 
 Status ArchiveSink::SetSummary(const std::string& external_id, std::string_view summary) {
-  if (summary.size() > kMaxSummaryBytes) {
-    return Status::InvalidInput("summary is longer than " + std::to_string(kMaxSummaryBytes) + " bytes");
-  }
+  if (Status st = ValidateSummary(summary); !st.ok()) return st;
   Result<std::string> found = FindExternalDir(external_id);
   if (!found.ok()) return found.status();
   Result<UniqueFd> lock = LockSession(*found);

@@ -177,7 +177,7 @@ Result<HttpResponse> HttpTransport::Send(const HttpRequest& request) {
   headers.Add("Expect:");
   if (request.body) {
     headers.Add("Content-Type: application/json");
-    if (request.allow_zstd && request.body->size() >= kZstdMinBody) {
+    if (options_.compress && request.allow_zstd && request.body->size() >= kZstdMinBody) {
       wire_body.resize(ZSTD_compressBound(request.body->size()));
       const size_t n = ZSTD_compress(wire_body.data(), wire_body.size(), request.body->data(), request.body->size(), 3);
       if (ZSTD_isError(n)) {

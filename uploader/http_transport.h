@@ -41,6 +41,8 @@ struct TransportOptions {
   std::string api_key;      // empty: no Authorization header
   std::string ca_file;      // extra CA bundle; empty: system store
   bool allow_insecure_http = false;
+  /// zstd-compress bodies >= kZstdMinBody on routes that allow it.
+  bool compress = true;
   std::string user_agent;   // full User-Agent value; see DefaultUserAgent()
   std::chrono::milliseconds connect_timeout{10'000};
   /// Whole request, upload and reply; below the server's 30 s read timeout.

@@ -1,5 +1,9 @@
 #include "uploader/sink.h"
 
+#include <simdjson.h>
+
+#include <algorithm>
+
 namespace tsync::uploader {
 
 Status ValidateFileName(std::string_view name) {
@@ -63,6 +67,48 @@ Status ValidateProvider(std::string_view provider) {
     return Status::Ok();
   }
   return Status::InvalidInput("provider must be claude-code, codex, opencode or cursor");
+}
+
+Status ValidateSessionInfo(const SessionInfo& info) {
+  if (Status st = ValidateProvider(info.provider); !st.ok()) return st;
+  if (info.external_id.empty() || info.external_id.size() > kMaxExternalIdBytes) {
+    return Status::InvalidInput("external_id must be 1-" + std::to_string(kMaxExternalIdBytes) + " bytes");
+  }
+  if (info.transcript_path.empty() || info.transcript_path.size() > kMaxTranscriptPathBytes) {
+    return Status::InvalidInput("transcript_path must be 1-" + std::to_string(kMaxTranscriptPathBytes) + " bytes");
+  }
+  if (info.metadata_json.size() > kMaxSmallBodyBytes) return Status::InvalidInput("metadata is larger than 128 KiB");
+  return MinifyJson(info.metadata_json, "metadata", /*must_be_object=*/true).status();
+}
+
+Status ValidateEvent(std::string_view event_type, std::string_view timestamp, std::string_view payload_json) {
+  if (event_type.empty() || event_type.size() > 64 ||
+      !std::all_of(event_type.begin(), event_type.end(), [](char c) { return (c >= 'a' && c <= 'z') || c == '_'; })) {
+    return Status::InvalidInput("event_type must be 1-64 characters of [a-z_]");
+  }
+  if (timestamp.empty() || timestamp.size() > 64 ||
+      !std::all_of(timestamp.begin(), timestamp.end(), [](char c) { return c > ' ' && c < 0x7f; })) {
+    return Status::InvalidInput("timestamp must be an RFC 3339 time");
+  }
+  if (payload_json.size() > kMaxSmallBodyBytes) return Status::InvalidInput("event payload is larger than 128 KiB");
+  return MinifyJson(payload_json, "event payload", /*must_be_object=*/false).status();
+}
+
+Status ValidateSummary(std::string_view summary) {
+  if (summary.size() > kMaxSummaryBytes) {
+    return Status::InvalidInput("summary is longer than " + std::to_string(kMaxSummaryBytes) + " bytes");
+  }
+  return Status::Ok();
+}
+
+Result<std::string> MinifyJson(std::string_view json, std::string_view what, bool must_be_object) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element el;
+  if (auto err = parser.parse(json.data(), json.size()).get(el)) {
+    return Status::InvalidInput(std::string(what) + " is not valid JSON: " + simdjson::error_message(err));
+  }
+  if (must_be_object && !el.is_object()) return Status::InvalidInput(std::string(what) + " must be a JSON object");
+  return simdjson::minify(el);
 }
 
 bool LooksLikeUuid(std::string_view s) {

@@ -144,6 +144,21 @@ Status ValidateChunkRequest(const ChunkRequest& req);
 /// provider is one of claude-code, codex, opencode, cursor (never "").
 Status ValidateProvider(std::string_view provider);
 
+/// An Init request: provider, external_id (1-512 bytes), transcript_path
+/// (1-8192 bytes), metadata a JSON object of at most 128 KiB.
+Status ValidateSessionInfo(const SessionInfo& info);
+
+/// An event: event_type of [a-z_] (1-64), a printable timestamp, a payload
+/// that is any JSON value of at most 128 KiB.
+Status ValidateEvent(std::string_view event_type, std::string_view timestamp, std::string_view payload_json);
+
+/// A summary of at most 2048 bytes.
+Status ValidateSummary(std::string_view summary);
+
+/// Parses any JSON value and returns it minified (one line). kInvalidInput
+/// naming `what` when it does not parse (or is not an object when required).
+Result<std::string> MinifyJson(std::string_view json, std::string_view what, bool must_be_object);
+
 /// True for the canonical 8-4-4-4-12 lowercase-or-uppercase hex UUID form.
 bool LooksLikeUuid(std::string_view s);
 

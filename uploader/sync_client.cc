@@ -66,10 +66,6 @@ std::string Str(object obj, const char* key) {
   return std::string(v);
 }
 
-void AddMetadataString(JsonWriter& w, const char* key, const std::string& value) {
-  if (!value.empty()) w.Key(key).String(value);
-}
-
 }  // namespace
 
 const char* OutcomeName(Outcome outcome) {
@@ -97,44 +93,38 @@ Status ApiError::ToStatus() const {
     case Outcome::kNotFound: return Status::NotFound(text);
     case Outcome::kContiguity: return Status::Conflict(text);
     case Outcome::kRateLimited:
-    case Outcome::kTransient: return Status::Transient(text);
+    case Outcome::kTransient: return Status::Transient(text).WithRetryAfter(retry_after);
     case Outcome::kPermanent: return Status::InvalidInput(text);
     case Outcome::kRefused: return Status::Config(text);
   }
   return Status::Internal(text);
 }
 
-std::string EncodeInitBody(const InitRequest& request) {
+std::string EncodeInitBody(const SessionInfo& info) {
   JsonWriter w;
   w.BeginObject();
-  if (!request.provider.empty()) w.Key("provider").String(request.provider);
-  w.Key("external_id").String(request.external_id);
-  w.Key("transcript_path").String(request.transcript_path);
-  w.Key("metadata").BeginObject();
-  AddMetadataString(w, "cwd", request.metadata.cwd);
-  if (!request.metadata.git_info_json.empty()) w.Key("git_info").Raw(request.metadata.git_info_json);
-  AddMetadataString(w, "hostname", request.metadata.hostname);
-  AddMetadataString(w, "username", request.metadata.username);
-  w.EndObject();
+  if (!info.provider.empty()) w.Key("provider").String(info.provider);
+  w.Key("external_id").String(info.external_id);
+  w.Key("transcript_path").String(info.transcript_path);
+  w.Key("metadata").Raw(info.metadata_json.empty() ? std::string_view("{}") : std::string_view(info.metadata_json));
   w.EndObject();
   return w.Take();
 }
 
-std::string EncodeChunkBody(const ChunkUpload& request) {
+std::string EncodeChunkBody(const ChunkRequest& request) {
   JsonWriter w;
   w.BeginObject();
   w.Key("session_id").String(request.session_id);
   w.Key("file_name").String(request.file_name);
-  w.Key("file_type").String(request.file_type);
+  w.Key("file_type").String(tracker::FileTypeName(request.file_type));
   w.Key("first_line").UInt(request.first_line);
   w.Key("lines").BeginArray();
   for (std::string_view line : request.lines) w.String(line);
   w.EndArray();
-  if (!request.metadata.empty()) {
+  if (request.summary || request.first_user_message) {
     w.Key("metadata").BeginObject();
-    AddMetadataString(w, "summary", request.metadata.summary);
-    AddMetadataString(w, "first_user_message", request.metadata.first_user_message);
-    if (!request.metadata.git_info_json.empty()) w.Key("git_info").Raw(request.metadata.git_info_json);
+    if (request.summary) w.Key("summary").String(*request.summary);
+    if (request.first_user_message) w.Key("first_user_message").String(*request.first_user_message);
     w.EndObject();
   }
   w.EndObject();
@@ -147,6 +137,7 @@ Result<std::unique_ptr<SyncClient>> SyncClient::Create(const config::Config& con
   t.api_key = config.api_key;
   t.ca_file = config.ca_file;
   t.allow_insecure_http = config.allow_insecure_http;
+  t.compress = options.compress;
   t.user_agent = DefaultUserAgent(options.version);
   t.connect_timeout = options.connect_timeout;
   t.request_timeout = options.request_timeout;
@@ -311,17 +302,16 @@ ApiResult<DeviceToken> SyncClient::PollDeviceToken(std::string_view device_code)
   return token;
 }
 
-ApiResult<InitReply> SyncClient::Init(const InitRequest& request) {
-  HttpRequest req{"POST", "/api/v1/sync/init", EncodeInitBody(request), true};
+ApiResult<InitResult> SyncClient::Init(const SessionInfo& info) {
+  HttpRequest req{"POST", "/api/v1/sync/init", EncodeInitBody(info), true};
   auto r = Call(std::move(req), true);
   if (!r.ok()) return r.error();
   simdjson::dom::parser parser;
   object obj;
   HttpRequest what{"POST", "/api/v1/sync/init", std::nullopt, true};
   if (!ParseObject(parser, r->body, &obj)) return BadReply(what, "not a JSON object");
-  InitReply reply;
+  InitResult reply;
   reply.session_id = Str(obj, "session_id");
-  reply.provider = Str(obj, "provider");
   if (reply.session_id.empty()) return BadReply(what, "no session_id");
   object files;
   if (!obj["files"].get_object().get(files)) {
@@ -331,13 +321,13 @@ ApiResult<InitReply> SyncClient::Init(const InitRequest& request) {
       if (field.value.get_object().get(file) || file["last_synced_line"].get_uint64().get(n)) {
         return BadReply(what, "files entry without last_synced_line");
       }
-      reply.files[std::string(field.key)] = n;
+      reply.last_synced_line[std::string(field.key)] = n;
     }
   }
   return reply;
 }
 
-ApiResult<ChunkReply> SyncClient::SendChunk(const ChunkUpload& request) {
+ApiResult<ChunkReply> SyncClient::SendChunk(const ChunkRequest& request) {
   HttpRequest req{"POST", "/api/v1/sync/chunk", EncodeChunkBody(request), true};
   auto r = Call(std::move(req), false);
   if (!r.ok()) return r.error();

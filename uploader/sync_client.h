@@ -49,6 +49,7 @@
 #include "config/config.h"
 #include "uploader/http_transport.h"
 #include "uploader/retry.h"
+#include "uploader/sink.h"
 
 namespace tsync::uploader {
 
@@ -135,48 +136,6 @@ struct DeviceToken {
   std::string access_token;  // kGranted only; never log it
 };
 
-/// Session metadata for /sync/init; empty fields are omitted. `git_info_json`
-/// is an already-encoded JSON object (or empty).
-struct SessionMetadata {
-  std::string cwd;
-  std::string hostname;
-  std::string username;
-  std::string git_info_json;
-};
-
-struct InitRequest {
-  std::string provider = "claude-code";
-  std::string external_id;
-  std::string transcript_path;
-  SessionMetadata metadata;
-};
-
-struct InitReply {
-  std::string session_id;
-  std::string provider;
-  std::map<std::string, uint64_t> files;  // file_name -> last_synced_line
-};
-
-/// Transcript-chunk metadata; empty fields are omitted (first_user_message
-/// must never be sent as "").
-struct ChunkMetadata {
-  std::string summary;
-  std::string first_user_message;
-  std::string git_info_json;
-  bool empty() const { return summary.empty() && first_user_message.empty() && git_info_json.empty(); }
-};
-
-/// One /sync/chunk upload (named apart from sink.h's ChunkRequest, which the
-/// sync sink adapter translates into this).
-struct ChunkUpload {
-  std::string session_id;
-  std::string file_name;
-  std::string file_type = "transcript";
-  uint64_t first_line = 1;
-  std::span<const std::string_view> lines;  // valid UTF-8, no '\n' or '\r'
-  ChunkMetadata metadata;
-};
-
 struct ChunkReply {
   uint64_t last_synced_line = 0;
 };
@@ -212,11 +171,15 @@ struct RemoteFile {
 
 /// The exact /sync/chunk body. Its size is the envelope plus
 /// tracker::EncodedLinesSize(lines) (lines written with base/json.h).
-std::string EncodeChunkBody(const ChunkUpload& request);
-std::string EncodeInitBody(const InitRequest& request);
+std::string EncodeChunkBody(const ChunkRequest& request);
+/// The /sync/init body; `info.metadata_json` is written as it is (empty: {}).
+std::string EncodeInitBody(const SessionInfo& info);
 
 struct SyncClientOptions {
   std::string version = "0.0.0";   // for the User-Agent
+  /// zstd for /sync/* bodies >= 1 KiB (PROTOCOL.md); off only for servers
+  /// that answer 415 to it, and in tests.
+  bool compress = true;
   RetryPolicy retry;
   std::chrono::milliseconds connect_timeout{10'000};
   std::chrono::milliseconds request_timeout{25'000};
@@ -238,9 +201,10 @@ class SyncClient {
   ApiResult<AuthInfo> ValidateAuth();
   ApiResult<DeviceCode> RequestDeviceCode(std::string_view key_name);
   ApiResult<DeviceToken> PollDeviceToken(std::string_view device_code);
-  ApiResult<InitReply> Init(const InitRequest& request);
-  /// Sent once, never retried here (see the header comment).
-  ApiResult<ChunkReply> SendChunk(const ChunkUpload& request);
+  ApiResult<InitResult> Init(const SessionInfo& info);
+  /// Sent once, never retried here (see the header comment). The request is
+  /// sent as it is; uploader/sync_sink.h validates before sending.
+  ApiResult<ChunkReply> SendChunk(const ChunkRequest& request);
   /// Sent once: events are not idempotent.
   ApiResult<Done> SendEvent(const EventRequest& request);
   ApiResult<Done> UpdateSummary(std::string_view external_id, std::string_view summary);
