@@ -524,7 +524,7 @@ Result<std::vector<std::string>> ArchiveSink::ReadLines(const std::string& sessi
   if (!session.ok()) return session.status();
   const ArchiveManifest& m = session->manifest;
   auto it = m.files.find(file_name);
-  if (it == m.files.end()) return Status::NotFound("file " + file_name + " is not in session " + session_id);
+  if (it == m.files.end()) return std::vector<std::string>();  // never stored: no lines, as the server says
   // Only the acknowledged bytes: a tail left by a crash is not part of the file.
   Result<std::string> data = ReadAcknowledged(session->dir + "/" + file_name, it->second.bytes);
   if (!data.ok()) return data.status();

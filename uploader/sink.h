@@ -47,6 +47,7 @@ inline constexpr size_t kMaxTranscriptPathBytes = 8192;
 inline constexpr size_t kMaxSummaryBytes = 2048;
 inline constexpr size_t kMaxFirstUserMessageBytes = 8192;
 inline constexpr size_t kMaxSmallBodyBytes = 128 * 1024;  // init / event / summary bodies
+inline constexpr size_t kMaxChunkBodyBytes = 16 * 1024 * 1024;  // decoded /sync/chunk body
 
 /// What Init needs to know about a session (the /sync/init body).
 struct SessionInfo {
@@ -118,6 +119,7 @@ class Sink {
   virtual Status SetSummary(const std::string& external_id, std::string_view summary) = 0;
 
   /// The stored lines after line `after_line` (0 = all), without newlines.
+  /// A file the session never stored has no lines (an empty vector).
   virtual Result<std::vector<std::string>> ReadLines(const std::string& session_id,
                                                      const std::string& file_name, uint64_t after_line) = 0;
 

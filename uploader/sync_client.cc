@@ -329,6 +329,16 @@ ApiResult<InitResult> SyncClient::Init(const SessionInfo& info) {
 
 ApiResult<ChunkReply> SyncClient::SendChunk(const ChunkRequest& request) {
   HttpRequest req{"POST", "/api/v1/sync/chunk", EncodeChunkBody(request), true};
+  if (req.body->size() > kMaxChunkBodyBytes) {
+    // The server would read all of it and answer 400; say so without sending.
+    ApiError e;
+    e.outcome = Outcome::kPermanent;
+    e.attempts = 0;
+    e.route = "POST /api/v1/sync/chunk";
+    e.message = "the chunk body is " + std::to_string(req.body->size()) + " bytes, over the " +
+                std::to_string(kMaxChunkBodyBytes) + "-byte cap; send fewer lines per chunk";
+    return e;
+  }
   auto r = Call(std::move(req), false);
   if (!r.ok()) return r.error();
   simdjson::dom::parser parser;

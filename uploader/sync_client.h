@@ -26,7 +26,10 @@
 // /sync/chunk, /sync/event and device login are sent exactly once: a chunk
 // whose reply was lost may have been stored, and the server rejects a resend
 // as a contiguity error (PROTOCOL.md /sync/chunk). After any failed chunk the
-// *engine* calls Init() again and resumes at files[name] + 1.
+// *engine* calls Init() again and resumes at files[name] + 1. (libcurl itself
+// re-sends a request once when a *reused* connection turns out dead before
+// any reply; for a chunk whose reply was lost that resend meets the same
+// contiguity answer, so it is harmless.)
 //
 // Messages never contain the API key (it is scrubbed even if a server echoes
 // it) nor request bodies; server messages are truncated to 300 bytes.

@@ -64,7 +64,9 @@ class Api {
   bool ParseChunk(simdjson::dom::element root, ChunkRequest* chunk, httplib::Response& res);
   bool ParseChunkLines(simdjson::dom::element root, ChunkRequest* chunk, httplib::Response& res);
   bool ParseChunkMetadata(simdjson::dom::element root, ChunkRequest* chunk, httplib::Response& res);
-  void StoreChunk(const httplib::Request& req, httplib::Response& res, const ChunkRequest& chunk);
+  /// Stores the chunk and writes the reply; true when the fault injector
+  /// says this reply is to be lost.
+  bool StoreChunk(httplib::Response& res, const ChunkRequest& chunk);
 
   // session_routes.cc
   void HandleSummary(const httplib::Request& req, httplib::Response& res);

@@ -198,20 +198,30 @@ void Api::HandleChunk(const Request& req, Response& res) {
     }
   }
   faults_.Delay();
-  StoreChunk(req, res, chunk);
-  std::lock_guard lock(mu_);
-  chunks_in_flight_.erase(key);
+  const bool lose_reply = StoreChunk(res, chunk);
+  {
+    std::lock_guard lock(mu_);
+    chunks_in_flight_.erase(key);
+  }
+  // "Stored, reply lost": the chunk has committed and is no longer in
+  // flight, so a client that re-inits at once and goes on is not a violation.
+  if (lose_reply && AbortConnection(req)) res.status = 500;  // never reaches the client
 }
 
-void Api::StoreChunk(const Request& req, Response& res, const ChunkRequest& chunk) {
+bool Api::StoreChunk(Response& res, const ChunkRequest& chunk) {
   Result<ChunkOutcome> outcome = store_->AppendChunk(chunk);
-  if (!outcome.ok()) return JsonError(res, 500, "Internal server error");
-  if (!outcome->contiguous) return JsonError(res, 400, FirstLineMessage(outcome->expected_first_line, chunk.first_line));
-  // "Stored, reply lost": the transaction above has committed.
-  if (faults_.ShouldDropAfterCommit() && AbortConnection(req)) return;
+  if (!outcome.ok()) {
+    JsonError(res, 500, "Internal server error");
+    return false;
+  }
+  if (!outcome->contiguous) {
+    JsonError(res, 400, FirstLineMessage(outcome->expected_first_line, chunk.first_line));
+    return false;
+  }
   JsonWriter w;
   w.BeginObject().Key("last_synced_line").Int(outcome->last_synced_line).EndObject();
   res.set_content(w.Take(), "application/json");
+  return faults_.ShouldDropAfterCommit();
 }
 
 void Api::HandleEvent(const Request& req, Response& res) {
