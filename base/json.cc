@@ -20,6 +20,21 @@ constexpr std::array<uint8_t, 256> MakeExtraTable() {
 }
 constexpr std::array<uint8_t, 256> kExtra = MakeExtraTable();
 
+#if defined(__SSE2__)
+// Bit i set when p[i] (of 16 bytes) needs escaping; `ctl` gets the control
+// bytes (<= 0x1F) alone.
+inline unsigned SpecialMask16(const unsigned char* p, unsigned* ctl_out) {
+  const __m128i quote = _mm_set1_epi8('"');
+  const __m128i backslash = _mm_set1_epi8('\\');
+  const __m128i ctl_max = _mm_set1_epi8(0x1F);
+  __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  __m128i ctl = _mm_cmpeq_epi8(_mm_max_epu8(v, ctl_max), ctl_max);  // v <= 0x1F
+  __m128i special = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)), ctl);
+  if (ctl_out) *ctl_out = static_cast<unsigned>(_mm_movemask_epi8(ctl));
+  return static_cast<unsigned>(_mm_movemask_epi8(special));
+}
+#endif
+
 }  // namespace
 
 size_t JsonEscapedSize(std::string_view s) {
@@ -30,16 +45,10 @@ size_t JsonEscapedSize(std::string_view s) {
 #if defined(__SSE2__)
   // Transcript lines are long and mostly need no escaping: test 16 bytes at a
   // time and only look at the bytes that do.
-  const __m128i quote = _mm_set1_epi8('"');
-  const __m128i backslash = _mm_set1_epi8('\\');
-  const __m128i ctl_max = _mm_set1_epi8(0x1F);
   for (; i + 16 <= n; i += 16) {
-    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
-    __m128i ctl = _mm_cmpeq_epi8(_mm_max_epu8(v, ctl_max), ctl_max);  // v <= 0x1F
-    __m128i special = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)), ctl);
-    unsigned mask = static_cast<unsigned>(_mm_movemask_epi8(special));
+    unsigned ctl_mask = 0;
+    const unsigned mask = SpecialMask16(p + i, &ctl_mask);
     if (mask == 0) continue;
-    unsigned ctl_mask = static_cast<unsigned>(_mm_movemask_epi8(ctl));
     extra += static_cast<size_t>(std::popcount(mask & ~ctl_mask));
     while (ctl_mask != 0) {
       extra += kExtra[p[i + static_cast<size_t>(std::countr_zero(ctl_mask))]];
@@ -53,12 +62,29 @@ size_t JsonEscapedSize(std::string_view s) {
 
 void AppendJsonEscaped(std::string* out, std::string_view s) {
   static const char kHex[] = "0123456789abcdef";
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const size_t n = s.size();
   size_t run_start = 0;
-  for (size_t i = 0; i < s.size(); ++i) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    if (kExtra[c] == 0) continue;
+  size_t i = 0;
+  while (i < n) {
+#if defined(__SSE2__)
+    // Skip 16 plain bytes at a time, as JsonEscapedSize does.
+    if (i + 16 <= n) {
+      const unsigned mask = SpecialMask16(p + i, nullptr);
+      if (mask == 0) {
+        i += 16;
+        continue;
+      }
+      i += static_cast<size_t>(std::countr_zero(mask));
+    }
+#endif
+    const unsigned char c = p[i];
+    if (kExtra[c] == 0) {
+      ++i;
+      continue;
+    }
     out->append(s.data() + run_start, i - run_start);
-    run_start = i + 1;
+    run_start = ++i;
     switch (c) {
       case '"': out->append("\\\""); break;
       case '\\': out->append("\\\\"); break;
@@ -73,7 +99,7 @@ void AppendJsonEscaped(std::string* out, std::string_view s) {
       }
     }
   }
-  out->append(s.data() + run_start, s.size() - run_start);
+  out->append(s.data() + run_start, n - run_start);
 }
 
 void AppendJsonString(std::string* out, std::string_view s) {

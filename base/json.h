@@ -47,6 +47,11 @@ class JsonWriter {
   /// Inserts already-encoded JSON as one value.
   JsonWriter& Raw(std::string_view json);
 
+  /// Pre-allocates room for `bytes` of output (avoids regrowth of big bodies).
+  JsonWriter& Reserve(size_t bytes) {
+    out_.reserve(bytes);
+    return *this;
+  }
   const std::string& str() const { return out_; }
   std::string Take() { return std::move(out_); }
 

@@ -57,6 +57,7 @@
 #include <zstd.h>
 
 #include "base/fs.h"
+#include "base/memory.h"
 #include "config/config.h"
 #include "testdata/byte_size.h"
 #include "testdata/session_generator.h"
@@ -679,6 +680,7 @@ void PrintBreakdown(const std::string& out, const PassFigures& zstd, const PassF
 
 int main(int argc, char** argv) {
   if (argc == 7 && std::string(argv[1]) == kUploadChild) {
+    tsync::KeepLargeBuffersOutOfHeap();  // as tsync's main() does
     return UploadChild(std::atoi(argv[2]), argv[3], argv[4], std::string(argv[5]) == "1", argv[6]);
   }
   if (argc == 3 && std::string(argv[1]) == kBreakdownChild) return BreakdownChild(argv[2]);

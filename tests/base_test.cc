@@ -2,6 +2,7 @@
 #include <sys/stat.h>
 
 #include <catch2/catch.hpp>
+#include <cstdio>
 #include <random>
 
 #include "base/fs.h"
@@ -45,6 +46,66 @@ TEST_CASE("escaped strings round-trip through a JSON parser, long and short", "[
     std::string_view back;
     REQUIRE(parser.parse(json).get_string().get(back) == simdjson::SUCCESS);
     CHECK(back == s);
+  }
+}
+
+namespace {
+// Byte-at-a-time escaping, the obvious way: the reference for the
+// vectorised AppendJsonEscaped.
+std::string NaiveEscape(std::string_view s) {
+  std::string out;
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          char buf[7];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  return out;
+}
+}  // namespace
+
+TEST_CASE("AppendJsonEscaped matches byte-at-a-time escaping at every block position", "[base][json]") {
+  // Specials at every offset around the 16-byte blocks, alone, in runs and
+  // at the tail, inside plain ASCII and multi-byte UTF-8.
+  const std::string specials = std::string("\"\\\n\r\t\b\f\x01\x1f") + std::string(1, '\0');
+  for (const std::string& fill : {std::string("a"), std::string("\xc3\xa9")}) {
+    for (size_t len : {size_t{15}, size_t{16}, size_t{17}, size_t{33}, size_t{64}}) {
+      for (size_t pos = 0; pos < len; ++pos) {
+        for (char sp : specials) {
+          std::string s;
+          while (s.size() < len) s += fill;
+          s.resize(len);
+          s[pos] = sp;
+          if (pos + 1 < len) s[len - 1] = sp;  // a second one at the very end
+          std::string out;
+          AppendJsonEscaped(&out, s);
+          INFO("len " << len << " pos " << pos << " byte " << int(static_cast<unsigned char>(sp)));
+          REQUIRE(out == NaiveEscape(s));
+          CHECK(JsonEscapedSize(s) == out.size());
+        }
+      }
+    }
+  }
+  std::mt19937 rng(11);
+  for (int round = 0; round < 300; ++round) {
+    std::string s(rng() % 300, 'x');
+    for (char& c : s) c = (rng() % 20 == 0) ? static_cast<char>(rng() % 0x24) : static_cast<char>(0x20 + rng() % 0x60);
+    std::string out;
+    AppendJsonEscaped(&out, s);
+    REQUIRE(out == NaiveEscape(s));
   }
 }
 

@@ -23,7 +23,7 @@ size_t EncodedLineCost(std::string_view line, bool first) {
   return JsonEscapedSize(line) + 2 + (first ? 0 : 1);
 }
 
-size_t EncodedLinesSize(const std::vector<std::string_view>& lines) {
+size_t EncodedLinesSize(std::span<const std::string_view> lines) {
   size_t total = 2;  // [ ]
   for (size_t i = 0; i < lines.size(); ++i) total += EncodedLineCost(lines[i], i == 0);
   return total;

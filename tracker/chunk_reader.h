@@ -24,6 +24,7 @@
 #include <deque>
 #include <memory>
 #include <string>
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -79,7 +80,7 @@ struct Chunk {
 };
 
 /// Size of `["l1","l2",...]` for these lines with JSON escaping.
-size_t EncodedLinesSize(const std::vector<std::string_view>& lines);
+size_t EncodedLinesSize(std::span<const std::string_view> lines);
 /// What one more line adds to an array's encoded size (comma and quotes included).
 size_t EncodedLineCost(std::string_view line, bool first);
 

@@ -3,6 +3,7 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <cstring>
 
 namespace tsync::uploader {
 
@@ -27,7 +28,9 @@ Status ValidateFileName(std::string_view name) {
 }
 
 Status ValidateLine(std::string_view line) {
-  if (line.find_first_of("\n\r") != std::string_view::npos) {
+  // memchr is vectorised; find_first_of("\n\r") goes byte by byte.
+  if (std::memchr(line.data(), '\n', line.size()) != nullptr ||
+      std::memchr(line.data(), '\r', line.size()) != nullptr) {
     return Status::InvalidInput("a line contains a newline or carriage return");
   }
   return Status::Ok();
