@@ -96,6 +96,25 @@ bool IsTlsFailure(CURLcode code) {
          code == CURLE_SSL_CERTPROBLEM || code == CURLE_SSL_ISSUER_ERROR || code == CURLE_SSL_PINNEDPUBKEYNOTMATCH;
 }
 
+// What the user must do about a TLS failure; libcurl's text only says what
+// failed ("self-signed certificate", "no alternative certificate subject
+// name matches ..."). Since curl 7.62 an unknown CA and a host-name mismatch
+// are the same code, so the advice covers both.
+std::string TlsAdvice(CURLcode code, const std::string& ca_file) {
+  if (code == CURLE_SSL_CACERT_BADFILE) {
+    return "TLS: cannot load ca_file '" + ca_file +
+           "'; set ca_file to a readable PEM file with the backend's CA certificate";
+  }
+  const std::string failed = "TLS verification of the backend's certificate failed: it must name the host in "
+                             "backend_url and be signed by a CA in ";
+  if (ca_file.empty()) {
+    return failed + "the system store; if the backend uses a private or self-signed CA, set ca_file to that CA's "
+                    "PEM certificate";
+  }
+  return failed + "ca_file '" + ca_file + "' (or the system store); check that ca_file holds the PEM certificate "
+                                          "of the CA that signed the backend's";
+}
+
 }  // namespace
 
 std::string DefaultUserAgent(std::string_view version) {
@@ -234,7 +253,7 @@ Result<HttpResponse> HttpTransport::Send(const HttpRequest& request) {
     spdlog::debug("{} {}: no reply after {} ms ({} bytes sent): {}", method, request.path, elapsed_ms,
                   response.sent_bytes, what);
     const std::string& message = what;
-    if (IsTlsFailure(code)) return Status::Config(message + " (TLS verification failed; check ca_file)");
+    if (IsTlsFailure(code)) return Status::Config(message + " (" + TlsAdvice(code, options_.ca_file) + ")");
     if (code == CURLE_URL_MALFORMAT || code == CURLE_UNSUPPORTED_PROTOCOL) return Status::Config(message);
     return Status::Transient(message);
   }

@@ -3,15 +3,24 @@
 //   tsync-refserver --db FILE --keys FILE [--port N] [--lifecycle-events]
 //                   [--seed N] [--fail-rate P] [--drop-after-commit-rate P]
 //                   [--reset-rate P] [--delay-ms N] [--rate R] [--burst B]
+//                   [--tls-cert FILE --tls-key FILE]
 //
 // With --port 0 a free port is chosen; the first stdout line is always
 // "listening on 127.0.0.1:<port>" so the test harness can connect.
+// --tls-cert and --tls-key (PEM, given together) serve HTTPS instead of HTTP,
+// same routes and limits, so tests can check the client's TLS verification.
+//
+// CPPHTTPLIB_OPENSSL_SUPPORT comes from tests/backend/CMakeLists.txt for
+// every file of this target: Debian's libcpp-httplib.so is built with it,
+// and it changes the layout of httplib's classes.
 #include <httplib.h>
+#include <openssl/err.h>
 
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <string>
 
@@ -25,6 +34,8 @@ struct Flags {
   int port = 0;
   std::string db;
   std::string keys;
+  std::string tls_cert;  // both set: HTTPS
+  std::string tls_key;
   ApiOptions api;
 };
 
@@ -44,6 +55,8 @@ bool ParseFlags(int argc, char** argv, Flags* f, std::string* err) {
       if (name == "--port") f->port = std::stoi(v);
       else if (name == "--db") f->db = v;
       else if (name == "--keys") f->keys = v;
+      else if (name == "--tls-cert") f->tls_cert = v;
+      else if (name == "--tls-key") f->tls_key = v;
       else if (name == "--seed") f->api.seed = std::stoull(v);
       else if (name == "--fail-rate") f->api.faults.fail = std::stod(v);
       else if (name == "--drop-after-commit-rate") f->api.faults.drop_after_commit = std::stod(v);
@@ -60,7 +73,11 @@ bool ParseFlags(int argc, char** argv, Flags* f, std::string* err) {
       return false;
     }
   }
-  if (f->db.empty() || f->keys.empty()) *err = "--db and --keys are required";
+  if (f->db.empty() || f->keys.empty()) {
+    *err = "--db and --keys are required";
+  } else if (f->tls_cert.empty() != f->tls_key.empty()) {
+    *err = "--tls-cert and --tls-key must be given together";
+  }
   return err->empty();
 }
 
@@ -81,6 +98,27 @@ Status LoadKeys(const std::string& path, Store* store) {
   return Status::Ok();
 }
 
+/// The oldest queued OpenSSL error, or "" when there is none.
+std::string OpenSslError() {
+  const unsigned long code = ERR_get_error();
+  if (code == 0) return "";
+  char text[256];
+  ERR_error_string_n(code, text, sizeof text);
+  return text;
+}
+
+/// A plain Server, or an SSLServer when the flags name a certificate and key;
+/// nullptr with `err` set when those cannot be loaded.
+std::unique_ptr<httplib::Server> MakeServer(const Flags& flags, std::string* err) {
+  if (flags.tls_cert.empty()) return std::make_unique<httplib::Server>();
+  auto server = std::make_unique<httplib::SSLServer>(flags.tls_cert.c_str(), flags.tls_key.c_str());
+  if (server->is_valid()) return server;
+  *err = "cannot use TLS certificate " + flags.tls_cert + " with key " + flags.tls_key +
+         " (unreadable, not PEM, or not a matching pair)";
+  if (std::string why = OpenSslError(); !why.empty()) *err += ": " + why;
+  return nullptr;
+}
+
 int Run(int argc, char** argv) {
   Flags flags;
   std::string err;
@@ -96,7 +134,12 @@ int Run(int argc, char** argv) {
     std::fprintf(stderr, "tsync-refserver: %s\n", s.ToString().c_str());
     return 1;
   }
-  httplib::Server server;
+  std::unique_ptr<httplib::Server> owned = MakeServer(flags, &err);
+  if (owned == nullptr) {
+    std::fprintf(stderr, "tsync-refserver: %s\n", err.c_str());
+    return 1;
+  }
+  httplib::Server& server = *owned;
   server.set_payload_max_length(64u * 1024 * 1024);  // caps are checked on the decoded body
   server.set_read_timeout(30, 0);                     // PROTOCOL.md "Server timeouts"
   Api api(&store, flags.api);
