@@ -103,6 +103,7 @@ class HttpTransport {
 
   TransportOptions options_;
   void* curl_;  // CURL*; kept opaque so curl.h stays inside uploader/*.cc
+  void* zstd_ = nullptr;  // ZSTD_CCtx*, made on first use and reused
 };
 
 }  // namespace tsync::uploader
