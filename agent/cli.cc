@@ -11,6 +11,7 @@
 #include "agent/exit_codes.h"
 #include "agent/redact_command.h"
 #include "agent/redaction_setup.h"
+#include "agent/save_command.h"
 #include "agent/scan_report.h"
 #include "agent/session_scan.h"
 #include "config/config.h"
@@ -56,7 +57,7 @@ int RunScan(const config::Config& cfg, const ScanArgs& args) {
   for (const SessionRef& s : *chosen) scans.push_back(ScanSession(s, tracker::ChunkOptions{}));
   std::cout << (args.json ? ScanReportJson(scans) : ScanReportText(scans));
   for (const SessionScan& s : scans) {
-    if (!s.error.empty()) return kExitFailure;
+    if (!s.error.empty()) return kExitIncomplete;
   }
   return kExitOk;
 }
@@ -80,6 +81,18 @@ int RunCli(int argc, char** argv) {
       "scan", "Read sessions exactly as a sync would and report what would be sent (sends nothing)");
   scan_cmd->add_option("sessions", scan.prefixes, "Session id prefixes (default: every session)");
   scan_cmd->add_flag("--json", scan.json, "Print one JSON document");
+
+  SaveArgs save;
+  CLI::App* save_cmd = app.add_subcommand(
+      "save", "Sync sessions, redacted, to the backend (or the local archive when none is configured)");
+  save_cmd->add_option("sessions", save.prefixes, "Session id prefixes (see `tsync list`)");
+  save_cmd->add_flag("--all", save.all, "Every session under the Claude projects directory");
+  save_cmd->add_option("--since", save.since, "Only sessions active in the last 30m, 12h, 5d, 2w...");
+  save_cmd->add_option("--project", save.project, "Only sessions started in this project directory");
+  save_cmd->add_option("--to", save.to, "A backend URL or an archive directory, for this run only");
+  save_cmd->add_option("--jobs", save.jobs, "Sessions synced in parallel (default 1)")->check(CLI::Range(1, 16));
+  save_cmd->add_flag("--json", save.json, "Print one JSON report (stable, for CI)");
+  save_cmd->add_flag("--dry-run", save.dry_run, "Report what would be sent; send nothing");
 
   RedactArgs redact_args;
   CLI::App* redact_cmd = app.add_subcommand(
@@ -109,6 +122,7 @@ int RunCli(int argc, char** argv) {
   spdlog::set_level(spdlog::level::from_str(config::LogLevelName(loaded->config.log_level)));
 
   if (scan_cmd->parsed()) return RunScan(loaded->config, scan);
+  if (save_cmd->parsed()) return RunSave(loaded->config, save, std::cout);
   if (redact_cmd->parsed()) {
     // `tsync redact` is an explicit request: it redacts even when uploads
     // have redaction turned off.

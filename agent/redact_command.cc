@@ -37,7 +37,7 @@ int RunRedact(const redact::Redactor& redactor, const RedactArgs& args, std::ost
     file.open(args.input, std::ios::binary);
     if (!file) {
       spdlog::error("cannot read {}: {}", args.input, std::strerror(errno));
-      return errno == ENOENT ? kExitNotFound : kExitFailure;
+      return errno == ENOENT ? kExitUsage : kExitIncomplete;
     }
     in = &file;
   }
@@ -55,12 +55,12 @@ int RunRedact(const redact::Redactor& redactor, const RedactArgs& args, std::ost
   }
   if (in->bad()) {
     spdlog::error("reading {} failed after {} line(s)", args.input == "-" ? "stdin" : args.input, lines);
-    return kExitFailure;
+    return kExitIncomplete;
   }
   out.flush();
   if (!out) {
     spdlog::error("writing the redacted output failed");
-    return kExitFailure;
+    return kExitIncomplete;
   }
   if (args.report) PrintReport(counts, lines, changed, err);
   return kExitOk;

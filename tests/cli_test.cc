@@ -72,36 +72,36 @@ TEST_CASE("tsync scan selects by unique id prefix and explains misses", "[cli]")
   CHECK(one.out.find("29a570ad") == std::string::npos);
 
   ProcessResult none = fx.Run({"--claude-dir", fx.claude, "scan", "zzz"});
-  CHECK(none.exit_code == 66);
+  CHECK(none.exit_code == 2);
   CHECK(none.err.find("no session id starts with 'zzz'") != std::string::npos);
 
   ProcessResult ambiguous = fx.Run({"--claude-dir", fx.claude, "scan", ""});
-  CHECK(ambiguous.exit_code == 65);
+  CHECK(ambiguous.exit_code == 2);
   CHECK(ambiguous.err.find("matches 2 sessions") != std::string::npos);
 }
 
-TEST_CASE("tsync reports a missing Claude directory and bad usage with distinct exit codes", "[cli]") {
+TEST_CASE("tsync reports a missing Claude directory and bad usage with exit 2", "[cli]") {
   CliFixture fx;
   ProcessResult missing = fx.Run({"--claude-dir", fx.home / "nowhere", "scan"});
-  CHECK(missing.exit_code == 66);
+  CHECK(missing.exit_code == 2);
   CHECK(missing.err.find("CLAUDE_CONFIG_DIR") != std::string::npos);
 
   ProcessResult usage = fx.Run({"frobnicate"});
-  CHECK(usage.exit_code == 64);
+  CHECK(usage.exit_code == 2);
 }
 
-TEST_CASE("tsync refuses a broken config file with exit 78 and names file and field", "[cli]") {
+TEST_CASE("tsync refuses a broken config file with exit 2 and names file and field", "[cli]") {
   CliFixture fx;
   std::string cfg = fx.home / "cfg.json";
   WriteFile(cfg, R"({"log_level": 3})", 0600);
   ProcessResult r = fx.Run({"scan"}, {"TSYNC_CONFIG=" + cfg, "CLAUDE_CONFIG_DIR=" + fx.claude});
-  CHECK(r.exit_code == 78);
+  CHECK(r.exit_code == 2);
   CHECK(r.err.find(cfg) != std::string::npos);
   CHECK(r.err.find("log_level") != std::string::npos);
 
   WriteFile(cfg, "{not json", 0600);
   ProcessResult bad_json = fx.Run({"scan"}, {"TSYNC_CONFIG=" + cfg, "CLAUDE_CONFIG_DIR=" + fx.claude});
-  CHECK(bad_json.exit_code == 78);
+  CHECK(bad_json.exit_code == 2);
   CHECK(bad_json.err.find(cfg) != std::string::npos);
 }
 
@@ -129,11 +129,11 @@ TEST_CASE("tsync redact fails closed on a bad custom rule and on unreadable inpu
   std::string in = fx.home / "in.jsonl";
   WriteFile(in, "{}\n");
   ProcessResult bad = fx.Run({"redact", in}, {"TSYNC_CONFIG=" + cfg});
-  CHECK(bad.exit_code == 78);
+  CHECK(bad.exit_code == 2);
   CHECK(bad.err.find("broken-rule") != std::string::npos);
   CHECK(bad.out.empty());
 
   ProcessResult missing = fx.Run({"redact", fx.home / "nope.jsonl"});
-  CHECK(missing.exit_code == 66);
+  CHECK(missing.exit_code == 2);
   CHECK(missing.err.find("nope.jsonl") != std::string::npos);
 }

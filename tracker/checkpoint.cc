@@ -53,6 +53,7 @@ std::string SerializeCheckpoint(const Checkpoint& cp) {
     w.Key("head_hash").String(p.head_hash);
     w.Key("tail_len").UInt(p.tail_len);
     w.Key("tail_hash").String(p.tail_hash);
+    if (!f.quarantined.empty()) w.Key("quarantined").String(f.quarantined);
     w.EndObject();
   }
   w.EndArray();
@@ -126,6 +127,8 @@ Result<TrackedFile> ParseFile(element el, size_t index) {
   p.tail_len = r.U64("tail_len");
   p.tail_hash = r.Str("tail_hash");
   if (!r.error.empty()) return Status::Corrupt(r.error);
+  std::string_view quarantined;
+  if (r.obj["quarantined"].get_string().get(quarantined) == simdjson::SUCCESS) f.quarantined = quarantined;
   std::optional<FileType> ft = ParseFileType(type);
   if (!ft) return Status::Corrupt(r.where + ".file_type is unknown");
   if (generation < 1 || generation > 1000000) return Status::Corrupt(r.where + ".generation is out of range");

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 namespace tsync::tracker {
 
 const char* ResumeFromName(ResumeFrom from) {
@@ -52,13 +54,13 @@ size_t SessionTracker::Discover(bool include_workflows) {
   if (!Tracks(location_.transcript_path, transcript_name)) {
     // The transcript always comes first: the engine uploads in files_ order.
     files_.insert(files_.begin(), TrackedFile{location_.transcript_path, transcript_name, transcript_name,
-                                              FileType::kTranscript, 1, {}});
+                                              FileType::kTranscript, 1, {}, {}});
     ++added;
   }
   for (DiscoveredFile& d : discovery_.Poll()) {
     if (d.workflow && !include_workflows) continue;
     if (Tracks(d.path, d.file_name)) continue;
-    files_.push_back(TrackedFile{d.path, d.file_name, d.file_name, d.type, 1, {}});
+    files_.push_back(TrackedFile{d.path, d.file_name, d.file_name, d.type, 1, {}, {}});
     ++added;
   }
   return added;
@@ -93,7 +95,7 @@ Result<ResumeFrom> SessionTracker::Resume(TrackedFile& file, uint64_t backend_li
   return ResumeFrom::kRescan;
 }
 
-Result<PendingChunk> SessionTracker::Next(TrackedFile& file) {
+Result<PendingChunk> SessionTracker::Next(TrackedFile& file, size_t budget) {
   PendingChunk pending;
   Result<OpenedFile> opened = OpenTracked(file.path);
   if (!opened.ok()) {
@@ -116,6 +118,7 @@ Result<PendingChunk> SessionTracker::Next(TrackedFile& file) {
   }
   ChunkOptions options = options_;
   options.log_name = file.file_name;
+  if (budget > 0) options.budget = std::min(budget, options_.budget);
   Result<Chunk> chunk = ReadChunk(opened->fd.get(), file.pos.offset, file.pos.lines + 1, options);
   if (!chunk.ok()) return chunk.status();
   pending.chunk = std::move(chunk).value();

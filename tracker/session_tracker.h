@@ -68,7 +68,11 @@ class SessionTracker {
   /// caller must wait (and never resend), not guess.
   Result<ResumeFrom> Resume(TrackedFile& file, uint64_t backend_lines);
 
-  Result<PendingChunk> Next(TrackedFile& file);
+  /// `budget` > 0 reads a smaller chunk than the configured budget (the
+  /// engine's answer to a chunk that grew past the cap when redacted, or that
+  /// could not finish in time). Until Acknowledge(), calling Next() again
+  /// reads the same lines.
+  Result<PendingChunk> Next(TrackedFile& file, size_t budget = 0);
   void Acknowledge(TrackedFile& file, const PendingChunk& pending);
 
   const AgentDiscovery& discovery() const { return discovery_; }

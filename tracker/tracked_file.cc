@@ -123,6 +123,7 @@ void StartNewGeneration(TrackedFile* file, Change why, const OpenedFile& opened)
   file->generation += 1;
   file->file_name = GenerationFileName(file->base_name, file->generation);
   file->pos = FilePosition{};
+  file->quarantined.clear();
   file->pos.dev = opened.dev;
   file->pos.ino = opened.ino;
   spdlog::warn(

@@ -55,6 +55,10 @@ struct TrackedFile {
   FileType type = FileType::kTranscript;
   uint32_t generation = 1;
   FilePosition pos;
+  /// Non-empty: the backend refused this generation permanently (the reason,
+  /// never payload); it is not sent again until the file starts a new
+  /// generation. The engine sets it; a new generation clears it.
+  std::string quarantined;
 
   /// True once the file has been seen on disk (identity recorded).
   bool has_identity() const { return pos.dev != 0 || pos.ino != 0; }

@@ -1,0 +1,440 @@
+#include "agent/engine.h"
+
+#include <fcntl.h>
+#include <pwd.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+#include <optional>
+#include <random>
+#include <thread>
+
+#include "agent/git_info.h"
+#include "agent/session_facts.h"
+#include "base/fs.h"
+#include "base/json.h"
+#include "base/utf8.h"
+#include "tracker/checkpoint.h"
+#include "tracker/session_tracker.h"
+
+namespace tsync::agent {
+namespace {
+
+using tracker::ResumeFrom;
+using tracker::TrackedFile;
+
+// Room left in a chunk body for the envelope and the transcript metadata
+// (first_user_message <= 8 KiB and summary <= 2 KiB, escaped up to 6x).
+constexpr size_t kEnvelopeRoom = 128 * 1024;
+// The smallest budget the engine shrinks a chunk to after failures.
+constexpr size_t kMinBudget = 64 * 1024;
+// Bytes of the transcript read before Init to learn cwd and git branch.
+constexpr size_t kHeadBytes = 1 << 20;
+constexpr size_t kMaxFirstUserMessage = 4096;
+constexpr size_t kMaxHostField = 255;
+constexpr size_t kMaxCwd = 8192;
+// Contiguity answers in a row on one file without progress before it is
+// left pending: the sink and the file disagree in a way re-init cannot fix.
+constexpr int kMaxConflictsInRow = 3;
+
+std::string DefaultHostname() {
+  char name[256] = {0};
+  if (gethostname(name, sizeof name - 1) != 0) return std::string();
+  return name;
+}
+
+std::string DefaultUsername() {
+  if (const passwd* pw = getpwuid(getuid()); pw != nullptr && pw->pw_name != nullptr) return pw->pw_name;
+  const char* user = std::getenv("USER");
+  return user ? user : "";
+}
+
+std::string Cut(std::string_view text, size_t max) { return std::string(TruncateUtf8(text, max)); }
+
+}  // namespace
+
+const char* FileStateName(FileState state) {
+  switch (state) {
+    case FileState::kSynced: return "synced";
+    case FileState::kPending: return "pending";
+    case FileState::kQuarantined: return "quarantined";
+  }
+  return "unknown";
+}
+
+uint64_t SessionReport::lines_sent() const {
+  uint64_t n = 0;
+  for (const FileReport& f : files) n += f.lines_sent;
+  return n;
+}
+
+uint64_t SessionReport::bytes_sent() const {
+  uint64_t n = 0;
+  for (const FileReport& f : files) n += f.bytes_sent;
+  return n;
+}
+
+bool SessionReport::complete() const {
+  return status.ok() && std::all_of(files.begin(), files.end(),
+                                    [](const FileReport& f) { return f.state == FileState::kSynced; });
+}
+
+struct SyncSession::Impl {
+  SyncSession& s;
+  tracker::SessionTracker tracker;
+  SessionFacts stream_facts;  // fed every transcript line read for sending, in order
+  uploader::SessionInfo info;
+  std::map<std::string, uint64_t> counts;  // the sink's last_synced_line per file_name
+  std::vector<FileReport> reports;         // parallel to tracker.files()
+  size_t budget;
+  int transient_streak = 0;
+  bool first_message_acked = false;
+  std::optional<std::string> summary_acked;
+
+  explicit Impl(SyncSession& session)
+      : s(session),
+        tracker({session.session_.project_dir, session.session_.session_id, session.session_.transcript_path},
+                session.options_.chunk),
+        budget(session.options_.chunk.budget) {}
+
+  FileReport& ReportFor(size_t index) {
+    while (reports.size() <= index) reports.emplace_back();
+    FileReport& r = reports[index];
+    const TrackedFile& f = tracker.files()[index];
+    r.file_name = f.file_name;
+    r.type = f.type;
+    return r;
+  }
+
+  void Sleep(std::chrono::milliseconds delay) {
+    if (delay.count() > 0) s.options_.sleep(delay);
+  }
+
+  std::chrono::milliseconds Backoff(const Status& failure) {
+    const int retry = std::min(transient_streak - 1, 16);
+    return failure.retry_after().value_or(uploader::BackoffDelay(s.options_.backoff, std::max(retry, 0),
+                                                                 s.options_.random_unit()));
+  }
+
+  void SaveCheckpoint() {
+    tracker::Checkpoint cp = tracker.Snapshot();
+    if (Status st = tracker::SaveCheckpoint(s.checkpoint_dir_, cp); !st.ok()) {
+      // Not fatal: the sink's counts are authoritative; the next run rescans.
+      spdlog::warn("session {}: cannot save the checkpoint ({}); the next sync rescans its files",
+                   s.session_.session_id, st.ToString());
+    }
+  }
+
+  /// cwd and branch from the transcript's head, git_info from one git run.
+  std::string SessionMetadata() {
+    SessionFacts head;
+    UniqueFd fd(::open(s.session_.transcript_path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd.valid()) {
+      tracker::ChunkOptions options;
+      options.budget = kHeadBytes;
+      options.read_block = 256 * 1024;
+      options.log_name = s.session_.session_id;
+      Result<tracker::Chunk> chunk = tracker::ReadChunk(fd.get(), 0, 1, options);
+      if (chunk.ok()) {
+        for (std::string_view line : chunk->lines) head.Observe(line);
+      }
+    }
+    std::string git_json;
+    if (!head.cwd().empty() && s.options_.git_timeout.count() > 0) {
+      Result<GitInfo> git = ReadGitInfo(head.cwd(), s.options_.git_timeout);
+      if (git.ok()) {
+        git_json = EncodeGitInfo(*git);
+      } else {
+        spdlog::debug("session {}: no git info ({})", s.session_.session_id, git.status().ToString());
+      }
+    }
+    if (git_json.empty() && !head.git_branch().empty()) {
+      GitInfo branch_only;
+      branch_only.branch = head.git_branch();
+      git_json = EncodeGitInfo(branch_only);
+    }
+    JsonWriter w;
+    w.BeginObject();
+    if (!head.cwd().empty() && head.cwd().size() <= kMaxCwd) w.Key("cwd").String(head.cwd());
+    if (!git_json.empty()) w.Key("git_info").Raw(git_json);
+    const std::string host = Cut(s.options_.hostname, kMaxHostField);
+    const std::string user = Cut(s.options_.username, kMaxHostField);
+    if (!host.empty()) w.Key("hostname").String(host);
+    if (!user.empty()) w.Key("username").String(user);
+    w.EndObject();
+    return w.Take();
+  }
+
+  /// Init, backing off on transient failures; adopts the sink's counts.
+  Status Init() {
+    for (;;) {
+      Result<uploader::InitResult> init = s.sink_.Init(info);
+      if (init.ok()) {
+        if (!tracker.backend_session_id().empty() && tracker.backend_session_id() != init->session_id) {
+          spdlog::warn("session {}: the backend now knows it as {} (was {}); resuming from its counts",
+                       s.session_.session_id, init->session_id, tracker.backend_session_id());
+        }
+        tracker.set_backend_session_id(init->session_id);
+        counts = std::move(init->last_synced_line);
+        return Status::Ok();
+      }
+      if (init.status().kind() != Status::Kind::kTransient) return init.status();
+      if (++transient_streak >= s.options_.max_transient_failures) return init.status();
+      Sleep(Backoff(init.status()));
+    }
+  }
+
+  uint64_t CountFor(const std::string& file_name) const {
+    auto it = counts.find(file_name);
+    return it == counts.end() ? 0 : it->second;
+  }
+
+  /// Aligns file `index` with the sink. False when it cannot be sent now
+  /// (the report says why).
+  bool Resume(size_t index) {
+    for (int generations = 0; generations < 4; ++generations) {
+      TrackedFile& f = tracker.files()[index];
+      Result<ResumeFrom> from = tracker.Resume(f, CountFor(f.file_name));
+      FileReport& r = ReportFor(index);
+      if (!from.ok()) {
+        r.state = FileState::kPending;
+        r.error = from.status().message();
+        if (from.status().kind() == Status::Kind::kConflict) {
+          spdlog::warn("{}: {}; waiting — nothing is resent", f.file_name, r.error);
+        } else {
+          spdlog::warn("{}: cannot resume ({}); left pending", f.file_name, from.status().ToString());
+        }
+        return false;
+      }
+      if (*from == ResumeFrom::kMissing) return false;  // gone: its synced lines stay on the server
+      if (*from != ResumeFrom::kNewGeneration) return true;
+    }
+    return true;
+  }
+
+  /// Re-init and resume file `index` after a failed, unanswered or
+  /// conflicting chunk. Not OK when the session must stop.
+  Status Recover(size_t index, bool* resumed) {
+    Status st = Init();
+    if (!st.ok()) return st;
+    *resumed = Resume(index);
+    return Status::Ok();
+  }
+
+  /// Sends file `index` to the end of its complete lines. Not OK only when
+  /// the whole session must stop.
+  Status SyncFile(size_t index) {
+    {
+      FileReport& r = ReportFor(index);
+      r.state = FileState::kSynced;
+      r.error.clear();
+      const TrackedFile& f = tracker.files()[index];
+      if (!f.quarantined.empty()) {
+        r.state = FileState::kQuarantined;
+        r.error = f.quarantined;
+        return Status::Ok();
+      }
+    }
+    if (!Resume(index)) return Status::Ok();
+    int conflicts_in_row = 0;
+    for (;;) {
+      TrackedFile& f = tracker.files()[index];
+      Result<tracker::PendingChunk> pending = tracker.Next(f, budget);
+      FileReport& r = ReportFor(index);
+      if (!pending.ok()) {
+        r.state = FileState::kPending;
+        r.error = pending.status().message();
+        spdlog::warn("{}: cannot read ({}); left pending", f.file_name, pending.status().ToString());
+        return Status::Ok();
+      }
+      if (pending->chunk.empty()) return Status::Ok();  // all complete lines are with the sink
+
+      // Redact: views into the chunk, or into the redacted copies.
+      const tracker::Chunk& chunk = pending->chunk;
+      std::vector<redact::RedactResult> redacted;
+      redacted.reserve(chunk.lines.size());
+      std::vector<std::string_view> views;
+      views.reserve(chunk.lines.size());
+      for (std::string_view line : chunk.lines) {
+        redacted.push_back(s.redactor_.RedactLine(line));
+        views.push_back(redacted.back().text());
+      }
+      const size_t encoded = tracker::EncodedLinesSize(views);
+      if (encoded + kEnvelopeRoom > uploader::kMaxChunkBodyBytes) {
+        // Markers made the chunk outgrow the cap: read fewer lines.
+        if (chunk.lines.size() == 1) {
+          return Quarantine(index, "a single redacted line is " + std::to_string(encoded) +
+                                       " bytes encoded, over the chunk cap");
+        }
+        budget = std::max(kMinBudget, chunk.encoded_size / 2);
+        continue;
+      }
+
+      uploader::ChunkRequest req;
+      req.session_id = tracker.backend_session_id();
+      req.file_name = f.file_name;
+      req.file_type = f.type;
+      req.first_line = chunk.first_line;
+      req.lines = views;
+      const bool transcript = f.type == tracker::FileType::kTranscript;
+      if (transcript) {
+        for (std::string_view line : chunk.lines) stream_facts.Observe(line);
+        AttachMetadata(&req);
+      }
+
+      Result<uploader::ChunkOutcome> out = s.sink_.AppendChunk(req);
+      if (out.ok() && out->accepted()) {
+        tracker.Acknowledge(f, *pending);
+        counts[f.file_name] = out->last_synced_line;
+        FileReport& done = ReportFor(index);
+        done.lines_sent += chunk.lines.size();
+        done.bytes_sent += encoded;
+        done.chunks_sent += 1;
+        for (const redact::RedactResult& red : redacted) {
+          for (std::string_view rule : red.fired) done.redactions[std::string(rule)] += 1;
+        }
+        if (req.first_user_message) first_message_acked = true;
+        if (req.summary) summary_acked = req.summary;
+        transient_streak = 0;
+        conflicts_in_row = 0;
+        budget = std::min(budget * 2, s.options_.chunk.budget);
+        SaveCheckpoint();
+        continue;
+      }
+      // (Lines observed but not stored are observed again when resent; every
+      // fact is first-wins or last-wins, so that changes nothing.)
+
+      bool resumed = false;
+      if (out.ok()) {  // contiguity: the sink holds another count than we thought
+        ReportFor(index).retries += 1;
+        if (++conflicts_in_row > kMaxConflictsInRow) {
+          FileReport& rr = ReportFor(index);
+          rr.state = FileState::kPending;
+          rr.error = "the backend keeps expecting line " + std::to_string(*out->expected_first_line) +
+                     " while the file resumes elsewhere";
+          return Status::Ok();
+        }
+        if (Status st = Recover(index, &resumed); !st.ok()) return st;
+        if (!resumed) return Status::Ok();
+        continue;
+      }
+      const Status& failure = out.status();
+      switch (failure.kind()) {
+        case Status::Kind::kTransient: {
+          ReportFor(index).retries += 1;
+          if (++transient_streak >= s.options_.max_transient_failures) return failure;
+          budget = std::max(kMinBudget, budget / 2);  // a slow link: smaller chunks finish in time
+          Sleep(Backoff(failure));
+          if (Status st = Recover(index, &resumed); !st.ok()) return st;
+          if (!resumed) return Status::Ok();
+          continue;
+        }
+        case Status::Kind::kInvalidInput:
+          return Quarantine(index, failure.message());
+        case Status::Kind::kNotFound: {
+          // The backend lost the session (or never had it): init creates it again.
+          ReportFor(index).retries += 1;
+          if (++conflicts_in_row > kMaxConflictsInRow) return failure;
+          if (Status st = Recover(index, &resumed); !st.ok()) return st;
+          if (!resumed) return Status::Ok();
+          continue;
+        }
+        default:
+          return failure;  // kAuth, kConfig, kIo, kCorrupt, kInternal: the session stops
+      }
+    }
+  }
+
+  /// first_user_message until one is acknowledged; summary when it changed.
+  void AttachMetadata(uploader::ChunkRequest* req) {
+    if (!first_message_acked && stream_facts.first_user_message()) {
+      redact::RedactResult red = s.redactor_.RedactText(*stream_facts.first_user_message());
+      std::string text = Cut(red.text(), kMaxFirstUserMessage);
+      if (!text.empty()) req->first_user_message = std::move(text);
+    }
+    if (stream_facts.summary() && stream_facts.summary() != summary_acked) {
+      redact::RedactResult red = s.redactor_.RedactText(*stream_facts.summary());
+      std::string text = Cut(red.text(), uploader::kMaxSummaryBytes);
+      if (!text.empty()) req->summary = std::move(text);
+    }
+  }
+
+  Status Quarantine(size_t index, std::string reason) {
+    TrackedFile& f = tracker.files()[index];
+    spdlog::error("{}: the backend refused it ({}); quarantined — it is not sent again until the file is "
+                  "replaced; the session's other files go on",
+                  f.file_name, reason);
+    f.quarantined = reason;
+    FileReport& r = ReportFor(index);
+    r.state = FileState::kQuarantined;
+    r.error = std::move(reason);
+    SaveCheckpoint();
+    return Status::Ok();
+  }
+
+  SessionReport Run() {
+    SessionReport report;
+    report.session = s.session_;
+    tracker::LoadedCheckpoint loaded = tracker::LoadCheckpoint(s.checkpoint_dir_, s.session_.session_id);
+    if (loaded.checkpoint) tracker.Restore(*loaded.checkpoint);
+    tracker.Discover(s.options_.include_workflows);
+
+    info.external_id = s.session_.session_id;
+    info.transcript_path = s.session_.transcript_path;
+    info.metadata_json = SessionMetadata();
+    Status st = Init();
+    // Breadth-first: every known file, then whatever the sent lines revealed.
+    size_t stopped_at = st.ok() ? SIZE_MAX : 0;
+    for (size_t next = 0; st.ok() && next < tracker.files().size();) {
+      for (const size_t end = tracker.files().size(); next < end; ++next) {
+        st = SyncFile(next);
+        if (!st.ok()) {
+          stopped_at = next;
+          break;
+        }
+      }
+      if (st.ok()) tracker.Discover(s.options_.include_workflows);
+    }
+    SaveCheckpoint();
+
+    report.status = st;
+    report.backend_session_id = tracker.backend_session_id();
+    for (size_t i = 0; i < tracker.files().size(); ++i) {
+      FileReport& r = ReportFor(i);
+      r.synced_lines = CountFor(r.file_name);
+      if (i >= stopped_at && r.state == FileState::kSynced) {
+        // The session stopped here: this file and those not reached wait.
+        r.state = FileState::kPending;
+        r.error = st.message();
+      }
+    }
+    report.files = reports;
+    return report;
+  }
+};
+
+SyncSession::SyncSession(SessionRef session, uploader::Sink& sink, const redact::Redactor& redactor,
+                         std::string checkpoint_dir, SyncOptions options)
+    : session_(std::move(session)),
+      sink_(sink),
+      redactor_(redactor),
+      checkpoint_dir_(std::move(checkpoint_dir)),
+      options_(std::move(options)) {
+  if (!options_.sleep) options_.sleep = [](std::chrono::milliseconds d) { std::this_thread::sleep_for(d); };
+  if (!options_.random_unit) {
+    auto rng = std::make_shared<std::mt19937_64>(std::random_device{}());
+    options_.random_unit = [rng] { return std::uniform_real_distribution<double>(0.0, 1.0)(*rng); };
+  }
+  if (options_.hostname.empty()) options_.hostname = DefaultHostname();
+  if (options_.username.empty()) options_.username = DefaultUsername();
+}
+
+SessionReport SyncSession::Run() {
+  Impl impl(*this);
+  return impl.Run();
+}
+
+}  // namespace tsync::agent

@@ -1,0 +1,60 @@
+// `tsync save`: sync chosen sessions to the configured sink (the backend, or
+// the local archive by default), print a per-session report, and exit with a
+// code a CI job can act on (agent/exit_codes.h).
+#pragma once
+
+#include <chrono>
+#include <iosfwd>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "agent/engine.h"
+#include "agent/session_scan.h"
+#include "config/config.h"
+#include "uploader/sink.h"
+
+namespace tsync::agent {
+
+struct SaveArgs {
+  std::vector<std::string> prefixes;
+  bool all = false;
+  std::string since;    // "5d", "12h", "30m"; empty: no limit
+  std::string project;  // a project directory; empty: every project
+  std::string to;       // a backend URL or an archive directory for this run
+  int jobs = 1;
+  bool json = false;
+  bool dry_run = false;
+};
+
+/// "30m", "12h", "5d", "2w" -> a duration; kInvalidInput otherwise.
+Result<std::chrono::seconds> ParseAge(std::string_view text);
+
+/// Claude Code's directory name for a project path: every character
+/// outside [A-Za-z0-9] becomes '-' (TRANSCRIPTS.md "Layout on disk").
+std::string EncodeProjectDir(std::string_view path);
+
+/// The sessions `args` selects, most recently active last.
+Result<std::vector<SessionRef>> SelectForSave(const config::Config& config, const SaveArgs& args);
+
+/// Where a run sends to: the sink, its display name, and the checkpoint
+/// directory that belongs to it (checkpoints are per destination).
+struct Destination {
+  std::unique_ptr<uploader::Sink> sink;
+  std::string display;         // the URL or the archive directory
+  std::string checkpoint_dir;  // <state_dir>/dest-<hash>
+  bool backend = false;
+  bool workflow_files = true;  // the backend's capabilities allow workflow files
+};
+Result<Destination> OpenDestination(const config::Config& config, const std::string& to);
+
+/// The exit code for a set of session reports.
+int ExitCodeForReports(const std::vector<SessionReport>& reports);
+
+std::string SaveReportText(const std::vector<SessionReport>& reports, const Destination& dest);
+std::string SaveReportJson(const std::vector<SessionReport>& reports, const Destination& dest);
+
+int RunSave(const config::Config& config, const SaveArgs& args, std::ostream& out);
+
+}  // namespace tsync::agent
