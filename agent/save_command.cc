@@ -275,6 +275,9 @@ int RunSave(const config::Config& config, const SaveArgs& args, std::ostream& ou
   worker();
   for (std::thread& t : threads) t.join();
 
+  for (const SessionReport& r : reports) {
+    if (!r.status.ok()) spdlog::error("session {}: {}", r.session.session_id, r.status.ToString());
+  }
   out << (args.json ? SaveReportJson(reports, *dest) : SaveReportText(reports, *dest));
   return ExitCodeForReports(reports);
 }

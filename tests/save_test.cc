@@ -1,0 +1,239 @@
+// `tsync save`, end to end: the real binary against the real refserver
+// process and against the local archive, over the real Claude Code samples
+// and generated sessions with agents. "Nothing lost" is checked by reading
+// every file back from the sink and comparing it line by line with the
+// local file (equal, or the same JSON structure where redaction replaced
+// text).
+#include <simdjson.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "tests/refserver_process.h"
+#include "tests/test_util.h"
+#include "testdata/session_generator.h"
+#include "uploader/archive_sink.h"
+#include "uploader/sync_client.h"
+#include "uploader/sync_sink.h"
+
+namespace tsync::testing {
+namespace {
+
+constexpr const char* kPlain = "f77208d6-3db0-4287-a546-37ae05a6bf08";
+constexpr const char* kWithAgent = "29a570ad-a0aa-4b9d-bb21-a8fcb685d10e";
+
+struct SaveFixture {
+  TempDir home;
+  std::string claude = home / ".claude";
+  std::string project = claude + "/projects/-home-dev-demo-project";
+
+  SaveFixture() {
+    std::filesystem::create_directories(claude + "/projects");
+    std::filesystem::copy(std::string(TSYNC_SAMPLES_DIR) + "/claude-code-2.1.328/-home-dev-demo-project", project,
+                          std::filesystem::copy_options::recursive);
+  }
+  ProcessResult Run(std::vector<std::string> args, std::vector<std::string> env = {}) const {
+    args.insert(args.begin(), TSYNC_BINARY);
+    env.push_back("HOME=" + home.path());
+    env.push_back("PATH=/usr/bin:/bin");
+    env.push_back("CLAUDE_CONFIG_DIR=" + claude);
+    return RunProcess(args, env);
+  }
+};
+
+std::vector<std::string> LocalLines(const std::string& path) {
+  std::vector<std::string> lines;
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+/// Every stored line equals the local one, or differs only inside strings
+/// (a redaction marker), with nothing missing or extra.
+void RequireSameLines(const std::vector<std::string>& stored, const std::string& local_path) {
+  std::vector<std::string> local = LocalLines(local_path);
+  REQUIRE(stored.size() == local.size());
+  for (size_t i = 0; i < local.size(); ++i) {
+    INFO(local_path << " line " << i + 1);
+    if (stored[i] != local[i]) CHECK(SameJsonStructure(stored[i], local[i]));
+  }
+}
+
+/// Reads every file of `external_id` back through `sink` and compares it
+/// with the local files of the sample session directory.
+void RequireSessionSaved(uploader::Sink& sink, const SaveFixture& fx, const std::string& external_id,
+                         const std::string& backend_id, size_t expected_files) {
+  Result<std::vector<uploader::FileInfo>> files = sink.ListFiles(backend_id);
+  REQUIRE(files.ok());
+  CHECK(files->size() == expected_files);
+  for (const uploader::FileInfo& f : *files) {
+    std::string local = f.file_name == external_id + ".jsonl" ? fx.project + "/" + f.file_name
+                                                              : fx.project + "/" + external_id + "/subagents/" +
+                                                                    f.file_name;
+    Result<std::vector<std::string>> stored = sink.ReadLines(backend_id, f.file_name, 0);
+    REQUIRE(stored.ok());
+    RequireSameLines(*stored, local);
+  }
+}
+
+std::string JsonField(const std::string& json, const char* session_id, const char* key) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (parser.parse(json).get(doc)) return "";
+  for (simdjson::dom::element s : doc["sessions"].get_array()) {
+    if (std::string_view(s["session_id"]) == session_id) {
+      std::string_view v;
+      if (s[key].get_string().get(v) == simdjson::SUCCESS) return std::string(v);
+    }
+  }
+  return "";
+}
+
+/// The sum of every file's "retries" in a --json report.
+uint64_t TotalRetries(const std::string& json) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  uint64_t total = 0;
+  if (parser.parse(json).get(doc)) return 0;
+  for (simdjson::dom::element s : doc["sessions"].get_array()) {
+    for (simdjson::dom::element f : s["files"].get_array()) total += uint64_t(f["retries"]);
+  }
+  return total;
+}
+
+}  // namespace
+
+TEST_CASE("save — archives every sample session, then a second run sends nothing", "[save]") {
+  SaveFixture fx;
+  const std::string archive = fx.home / "archive";
+  ProcessResult first = fx.Run({"save", "--all", "--to", archive, "--json"});
+  INFO(first.err);
+  REQUIRE(first.exit_code == 0);
+  CHECK(first.out.find("\"exit_code\":0") != std::string::npos);
+
+  uploader::ArchiveSink sink(archive);
+  RequireSessionSaved(sink, fx, kPlain, JsonField(first.out, kPlain, "backend_session_id"), 1);
+  RequireSessionSaved(sink, fx, kWithAgent, JsonField(first.out, kWithAgent, "backend_session_id"), 2);
+
+  ProcessResult second = fx.Run({"save", "--all", "--to", archive});
+  REQUIRE(second.exit_code == 0);
+  CHECK(second.out.find("nothing new to send") != std::string::npos);
+
+  // One more line: exactly one line goes.
+  AppendFile(fx.project + "/" + kPlain + ".jsonl", R"({"type":"user","message":{"role":"user","content":"more"}})"
+                                                   "\n");
+  ProcessResult third = fx.Run({"save", "f77", "--to", archive});
+  REQUIRE(third.exit_code == 0);
+  CHECK(third.out.find("1 line(s) sent") != std::string::npos);
+  RequireSessionSaved(sink, fx, kPlain, JsonField(first.out, kPlain, "backend_session_id"), 1);
+}
+
+TEST_CASE("save — syncs to the backend with the key from the environment, idempotently", "[save]") {
+  SaveFixture fx;
+  RefServer server;
+  const std::vector<std::string> env = {"TSYNC_BACKEND_URL=" + server.url(), "TSYNC_API_KEY=k1"};
+  ProcessResult first = fx.Run({"save", "--all", "--json"}, env);
+  INFO(first.err);
+  REQUIRE(first.exit_code == 0);
+
+  config::Config cfg;
+  cfg.backend_url = server.url();
+  cfg.api_key = "k1";
+  auto client = uploader::SyncClient::Create(cfg);
+  REQUIRE(client.ok());
+  uploader::SyncSink sink(std::move(client.value()));
+  RequireSessionSaved(sink, fx, kPlain, JsonField(first.out, kPlain, "backend_session_id"), 1);
+  RequireSessionSaved(sink, fx, kWithAgent, JsonField(first.out, kWithAgent, "backend_session_id"), 2);
+  CHECK(TotalViolations(server.port()) == 0);
+
+  ProcessResult second = fx.Run({"save", "--all"}, env);
+  CHECK(second.exit_code == 0);
+  CHECK(second.out.find("nothing new to send") != std::string::npos);
+}
+
+TEST_CASE("save — exit codes for usage, bad keys and an unreachable backend", "[save]") {
+  SaveFixture fx;
+  CHECK(fx.Run({"save"}).exit_code == 2);                    // neither prefixes nor --all
+  CHECK(fx.Run({"save", "zzz", "--to", fx.home / "a"}).exit_code == 2);  // no such session
+  ProcessResult ambiguous = fx.Run({"save", "", "--to", fx.home / "a"});
+  CHECK(ambiguous.exit_code == 2);
+  CHECK(fx.Run({"save", "--all", "--since", "5 days"}).exit_code == 2);
+
+  RefServer server;
+  ProcessResult bad_key = fx.Run({"save", "--all"}, {"TSYNC_BACKEND_URL=" + server.url(), "TSYNC_API_KEY=nope"});
+  CHECK(bad_key.exit_code == 3);
+  CHECK(bad_key.err.find("tsync login") != std::string::npos);
+  CHECK(bad_key.err.find("nope") == std::string::npos);
+
+  // Nothing listens on port 1: the client retries, then gives up with 4.
+  ProcessResult down = fx.Run({"save", "--all"}, {"TSYNC_BACKEND_URL=http://127.0.0.1:1", "TSYNC_API_KEY=k1"});
+  CHECK(down.exit_code == 4);
+}
+
+TEST_CASE("save — a file the backend refuses is quarantined and the others sync", "[save]") {
+  SaveFixture fx;
+  RefServer server;
+  // Not JSON: the reference backend refuses it (422) every time.
+  const std::string agent = fx.project + "/" + kWithAgent + "/subagents/agent-a9a14960adfa44d68.jsonl";
+  AppendFile(agent, "this line is not json\n");
+  const std::vector<std::string> env = {"TSYNC_BACKEND_URL=" + server.url(), "TSYNC_API_KEY=k1"};
+  ProcessResult r = fx.Run({"save", "--all"}, env);
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 1);
+  CHECK(r.out.find("agent-a9a14960adfa44d68.jsonl: quarantined") != std::string::npos);
+  CHECK(r.out.find(std::string(kPlain) + "  synced") != std::string::npos);
+
+  // Quarantine is remembered: the next run does not send the file again.
+  ProcessResult again = fx.Run({"save", "--all", "--json"}, env);
+  CHECK(again.exit_code == 1);
+  CHECK(again.out.find("\"state\":\"quarantined\"") != std::string::npos);
+  CHECK(TotalViolations(server.port()) == 1);
+}
+
+TEST_CASE("save — lost replies and 503s from the backend end with every line stored once", "[save]") {
+  SaveFixture fx;
+  testdata::GeneratorOptions gen;
+  gen.seed = 9;
+  gen.target_bytes = 3u << 20;
+  gen.agents = 3;
+  gen.plant_secrets = true;
+  Result<testdata::GeneratedSession> session = testdata::GenerateSession(fx.claude + "/projects", gen);
+  REQUIRE(session.ok());
+  RefServer server({"--drop-after-commit-rate", "0.3", "--fail-rate", "0.2", "--seed", "4"});
+  const std::vector<std::string> env = {"TSYNC_BACKEND_URL=" + server.url(), "TSYNC_API_KEY=k1"};
+  ProcessResult r = fx.Run({"save", session->session_id, "--json"}, env);
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(TotalRetries(r.out) > 0);  // the faults really happened
+
+  config::Config cfg;
+  cfg.backend_url = server.url();
+  cfg.api_key = "k1";
+  auto client = uploader::SyncClient::Create(cfg);
+  REQUIRE(client.ok());
+  uploader::SyncSink sink(std::move(client.value()));
+  const std::string backend_id = JsonField(r.out, session->session_id.c_str(), "backend_session_id");
+  Result<std::vector<uploader::FileInfo>> files = sink.ListFiles(backend_id);
+  REQUIRE(files.ok());
+  REQUIRE(files->size() == session->agents.size() + 1);
+  for (const testdata::GeneratedFile& local : session->files) {
+    if (local.lines == 0) continue;  // .meta.json sidecars are not uploaded
+    const std::string name = std::filesystem::path(local.path).filename().string();
+    Result<std::vector<std::string>> stored = sink.ReadLines(backend_id, name, 0);
+    REQUIRE(stored.ok());
+    RequireSameLines(*stored, local.path);
+    for (const std::string& line : *stored) {
+      for (const testdata::PlantedSecret& secret : session->secrets) {
+        INFO(testdata::SecretKindName(secret.kind));
+        CHECK(line.find(secret.value) == std::string::npos);
+      }
+    }
+  }
+  CHECK(TotalViolations(server.port()) == 0);
+}
+
+}  // namespace tsync::testing
