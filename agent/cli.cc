@@ -12,6 +12,7 @@
 #include "agent/redact_command.h"
 #include "agent/redaction_setup.h"
 #include "agent/save_command.h"
+#include "agent/verify_command.h"
 #include "agent/scan_report.h"
 #include "agent/session_scan.h"
 #include "config/config.h"
@@ -94,6 +95,13 @@ int RunCli(int argc, char** argv) {
   save_cmd->add_flag("--json", save.json, "Print one JSON report (stable, for CI)");
   save_cmd->add_flag("--dry-run", save.dry_run, "Report what would be sent; send nothing");
 
+  VerifyArgs verify;
+  CLI::App* verify_cmd = app.add_subcommand(
+      "verify", "Compare a saved session line by line with the local files (differences only inside redactions)");
+  verify_cmd->add_option("session", verify.prefix, "Session id prefix")->required();
+  verify_cmd->add_option("--to", verify.to, "The backend URL or archive directory to check (default: configured)");
+  verify_cmd->add_flag("--json", verify.json, "Print one JSON document");
+
   RedactArgs redact_args;
   CLI::App* redact_cmd = app.add_subcommand(
       "redact", "Redact a JSONL transcript (or stdin) as uploads are redacted and write it to stdout");
@@ -123,6 +131,7 @@ int RunCli(int argc, char** argv) {
 
   if (scan_cmd->parsed()) return RunScan(loaded->config, scan);
   if (save_cmd->parsed()) return RunSave(loaded->config, save, std::cout);
+  if (verify_cmd->parsed()) return RunVerify(loaded->config, verify, std::cout);
   if (redact_cmd->parsed()) {
     // `tsync redact` is an explicit request: it redacts even when uploads
     // have redaction turned off.

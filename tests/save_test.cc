@@ -237,3 +237,40 @@ TEST_CASE("save — lost replies and 503s from the backend end with every line s
 }
 
 }  // namespace tsync::testing
+
+namespace tsync::testing {
+
+TEST_CASE("verify — a saved session verifies, a tampered or unsaved line does not", "[save][verify]") {
+  SaveFixture fx;
+  const std::string archive = fx.home / "archive";
+  REQUIRE(fx.Run({"save", "--all", "--to", archive}).exit_code == 0);
+  ProcessResult good = fx.Run({"verify", "29a", "--to", archive});
+  INFO(good.out << good.err);
+  CHECK(good.exit_code == 0);
+  CHECK(good.out.find("verified: 29a570ad") != std::string::npos);
+  CHECK(good.out.find("equal up to redaction") != std::string::npos);
+
+  // Tamper with the stored transcript: same length, one byte changed.
+  const std::string stored = archive + "/claude-code/" + kPlain + "/" + kPlain + ".jsonl";
+  std::string bytes = ReadWholeFile(stored);
+  const size_t at = bytes.find("\"type\":\"user\"");
+  REQUIRE(at != std::string::npos);
+  bytes[at + 9] = 'U';
+  WriteFile(stored, bytes, 0600);
+  ProcessResult tampered = fx.Run({"verify", "f77", "--to", archive, "--json"});
+  CHECK(tampered.exit_code == 1);
+  CHECK(tampered.out.find("\"differing\":1") != std::string::npos);
+
+  // A line written after the save is missing from the archive until the next save.
+  AppendFile(fx.project + "/" + kWithAgent + ".jsonl", "{\"type\":\"user\",\"late\":true}\n");
+  ProcessResult missing = fx.Run({"verify", "29a", "--to", archive});
+  CHECK(missing.exit_code == 1);
+  CHECK(missing.out.find("1 missing (not saved yet)") != std::string::npos);
+  REQUIRE(fx.Run({"save", "29a", "--to", archive}).exit_code == 0);
+  CHECK(fx.Run({"verify", "29a", "--to", archive}).exit_code == 0);
+
+  // Never saved to this destination.
+  CHECK(fx.Run({"verify", "29a", "--to", fx.home / "elsewhere"}).exit_code == 1);
+}
+
+}  // namespace tsync::testing

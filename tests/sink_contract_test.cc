@@ -117,7 +117,12 @@ TEST_CASE("sink contract — init creates once and re-init returns the same id a
     CHECK(second->last_synced_line ==
           std::map<std::string, uint64_t>{{kExt + std::string(".jsonl"), 3}, {"agent-a1.jsonl", 2}});
 
-    // Another session is another id.
+    // Another session is another id; FindSession looks up without creating.
+    Result<std::string> found = t.sink().FindSession(kExt);
+    REQUIRE(found.ok());
+    CHECK(*found == first->session_id);
+    CHECK(t.sink().FindSession("never-initialised").status().kind() == Status::Kind::kNotFound);
+    CHECK(t.sink().FindSession("never-initialised").status().kind() == Status::Kind::kNotFound);  // still none
     CHECK(InitSession(t.sink(), Info("other-session")) != first->session_id);
   });
 }

@@ -511,6 +511,16 @@ Result<ArchiveSink::LockedSession> ArchiveSink::OpenSession(const std::string& s
   return LockedSession{std::move(*found), std::move(*lock), std::move(*m)};
 }
 
+Result<std::string> ArchiveSink::FindSession(const std::string& external_id) {
+  Result<std::string> found = FindExternalDir(external_id);
+  if (!found.ok()) return found.status();
+  Result<UniqueFd> lock = LockSession(*found);
+  if (!lock.ok()) return lock.status();
+  Result<ArchiveManifest> loaded = LoadManifest(*found);
+  if (!loaded.ok()) return loaded.status();
+  return std::move(loaded->session_id);
+}
+
 Result<ArchiveManifest> ArchiveSink::ReadManifest(const std::string& session_id) {
   Result<LockedSession> session = OpenSession(session_id);
   if (!session.ok()) return session.status();

@@ -80,6 +80,7 @@ class ArchiveSink : public Sink {
   Status SetSummary(const std::string& external_id, std::string_view summary) override;
   Result<std::vector<std::string>> ReadLines(const std::string& session_id, const std::string& file_name,
                                              uint64_t after_line) override;
+  Result<std::string> FindSession(const std::string& external_id) override;
   Result<std::vector<FileInfo>> ListFiles(const std::string& session_id) override;
 
   /// The manifest as stored now (for `tsync verify` and tests).

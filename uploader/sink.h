@@ -123,6 +123,10 @@ class Sink {
   virtual Result<std::vector<std::string>> ReadLines(const std::string& session_id,
                                                      const std::string& file_name, uint64_t after_line) = 0;
 
+  /// The session id of an already initialised session (read-only: never
+  /// creates one); kNotFound when the sink has none for `external_id`.
+  virtual Result<std::string> FindSession(const std::string& external_id) = 0;
+
   /// Every file stored for the session, sorted by file_name.
   virtual Result<std::vector<FileInfo>> ListFiles(const std::string& session_id) = 0;
 };

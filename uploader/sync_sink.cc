@@ -75,6 +75,13 @@ Result<std::vector<std::string>> SyncSink::ReadLines(const std::string& session_
   return lines;
 }
 
+Result<std::string> SyncSink::FindSession(const std::string& external_id) {
+  std::lock_guard lock(mu_);
+  auto r = client_->FindSession(external_id);
+  if (!r.ok()) return r.status();
+  return std::move(r.value());
+}
+
 Result<std::vector<FileInfo>> SyncSink::ListFiles(const std::string& session_id) {
   std::vector<RemoteFile> remote;
   {

@@ -36,6 +36,7 @@ class SyncSink : public Sink {
   Status SetSummary(const std::string& external_id, std::string_view summary) override;
   Result<std::vector<std::string>> ReadLines(const std::string& session_id, const std::string& file_name,
                                              uint64_t after_line) override;
+  Result<std::string> FindSession(const std::string& external_id) override;
   Result<std::vector<FileInfo>> ListFiles(const std::string& session_id) override;
 
  private:
