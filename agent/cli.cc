@@ -11,6 +11,7 @@
 #include "agent/exit_codes.h"
 #include "agent/redact_command.h"
 #include "agent/redaction_setup.h"
+#include "agent/list_command.h"
 #include "agent/save_command.h"
 #include "agent/verify_command.h"
 #include "agent/scan_report.h"
@@ -95,6 +96,12 @@ int RunCli(int argc, char** argv) {
   save_cmd->add_flag("--json", save.json, "Print one JSON report (stable, for CI)");
   save_cmd->add_flag("--dry-run", save.dry_run, "Report what would be sent; send nothing");
 
+  ListArgs list;
+  CLI::App* list_cmd = app.add_subcommand("list", "Sessions on disk: id, state, size, last activity, project, title");
+  list_cmd->add_option("--since", list.since, "Only sessions active in the last 30m, 12h, 5d, 2w...");
+  list_cmd->add_option("--to", list.to, "Show the sync state for this backend URL or archive directory");
+  list_cmd->add_flag("--json", list.json, "Print one JSON document");
+
   VerifyArgs verify;
   CLI::App* verify_cmd = app.add_subcommand(
       "verify", "Compare a saved session line by line with the local files (differences only inside redactions)");
@@ -131,6 +138,7 @@ int RunCli(int argc, char** argv) {
 
   if (scan_cmd->parsed()) return RunScan(loaded->config, scan);
   if (save_cmd->parsed()) return RunSave(loaded->config, save, std::cout);
+  if (list_cmd->parsed()) return RunList(loaded->config, list, std::cout);
   if (verify_cmd->parsed()) return RunVerify(loaded->config, verify, std::cout);
   if (redact_cmd->parsed()) {
     // `tsync redact` is an explicit request: it redacts even when uploads

@@ -99,20 +99,33 @@ Result<std::vector<SessionRef>> SelectForSave(const config::Config& config, cons
   return sessions;
 }
 
-Result<Destination> OpenDestination(const config::Config& config, const std::string& to) {
-  Destination dest;
-  std::string url = config.backend_url;
-  std::string archive = config.archive_dir;
-  if (!to.empty()) {
-    if (LooksLikeUrl(to)) {
-      Result<std::string> valid = config::ValidateBackendUrl(to, config.allow_insecure_http);
-      if (!valid.ok()) return Status::InvalidInput("--to: " + valid.status().message());
-      url = *valid;
-    } else {
-      url.clear();
-      archive = AbsolutePath(to);
-    }
+std::string CheckpointDirFor(const config::Config& config, const std::string& display) {
+  return config.state_dir + "/dest-" + Sha256Hex(display).substr(0, 16);
+}
+
+Result<DestinationName> ResolveDestination(const config::Config& config, const std::string& to) {
+  DestinationName name;
+  if (to.empty()) {
+    name.backend = config.HasBackend();
+    name.location = name.backend ? config.backend_url : config.archive_dir;
+  } else if (LooksLikeUrl(to)) {
+    Result<std::string> valid = config::ValidateBackendUrl(to, config.allow_insecure_http);
+    if (!valid.ok()) return Status::InvalidInput("--to: " + valid.status().message());
+    name.backend = true;
+    name.location = *valid;
+  } else {
+    name.location = AbsolutePath(to);
   }
+  if (name.location.empty()) return Status::Config("no backend_url and no archive_dir: nowhere to save to");
+  return name;
+}
+
+Result<Destination> OpenDestination(const config::Config& config, const std::string& to) {
+  Result<DestinationName> name = ResolveDestination(config, to);
+  if (!name.ok()) return name.status();
+  Destination dest;
+  const std::string url = name->backend ? name->location : std::string();
+  const std::string archive = name->backend ? std::string() : name->location;
   if (!url.empty()) {
     config::Config run = config;
     run.backend_url = url;
@@ -127,11 +140,10 @@ Result<Destination> OpenDestination(const config::Config& config, const std::str
     dest.display = url;
     dest.backend = true;
   } else {
-    if (archive.empty()) return Status::Config("no backend_url and no archive_dir: nowhere to save to");
     dest.sink = std::make_unique<uploader::ArchiveSink>(archive);
     dest.display = archive;
   }
-  dest.checkpoint_dir = config.state_dir + "/dest-" + Sha256Hex(dest.display).substr(0, 16);
+  dest.checkpoint_dir = CheckpointDirFor(config, dest.display);
   return dest;
 }
 

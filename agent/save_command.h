@@ -47,6 +47,16 @@ struct Destination {
   bool backend = false;
   bool workflow_files = true;  // the backend's capabilities allow workflow files
 };
+/// Which destination a run uses: `to` (a URL or a directory), else the
+/// configured backend, else the configured archive directory.
+struct DestinationName {
+  bool backend = false;
+  std::string location;  // the validated URL or the absolute archive directory
+};
+Result<DestinationName> ResolveDestination(const config::Config& config, const std::string& to);
+
+/// <state_dir>/dest-<hash of the destination's location>.
+std::string CheckpointDirFor(const config::Config& config, const std::string& display);
 Result<Destination> OpenDestination(const config::Config& config, const std::string& to);
 
 /// The exit code for a set of session reports.

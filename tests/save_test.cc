@@ -9,6 +9,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -271,6 +272,33 @@ TEST_CASE("verify — a saved session verifies, a tampered or unsaved line does 
 
   // Never saved to this destination.
   CHECK(fx.Run({"verify", "29a", "--to", fx.home / "elsewhere"}).exit_code == 1);
+}
+
+}  // namespace tsync::testing
+
+namespace tsync::testing {
+
+TEST_CASE("list — sessions with title and sync state for the destination", "[save][list]") {
+  SaveFixture fx;
+  const std::string archive = fx.home / "archive";
+  ProcessResult before = fx.Run({"list", "--to", archive, "--json"});
+  REQUIRE(before.exit_code == 0);
+  CHECK(before.out.find("\"state\":\"saved\"") == std::string::npos);
+  CHECK(before.out.find("\"title\":\"please spawn a subagent\"") != std::string::npos);
+
+  REQUIRE(fx.Run({"save", "--all", "--to", archive}).exit_code == 0);
+  AppendFile(fx.project + "/" + kPlain + ".jsonl", "{\"type\":\"user\",\"late\":true}\n");
+  ProcessResult after = fx.Run({"list", "--to", archive, "--json"});
+  REQUIRE(after.exit_code == 0);
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc = parser.parse(after.out);
+  std::map<std::string, std::string> state;
+  for (simdjson::dom::element s : doc["sessions"].get_array()) {
+    state[std::string(std::string_view(s["session_id"]))] = std::string(std::string_view(s["state"]));
+  }
+  CHECK(state[kWithAgent] == "saved");
+  CHECK(state[kPlain] == "partial");
+  CHECK(fx.Run({"list", "--since", "soon"}).exit_code == 2);
 }
 
 }  // namespace tsync::testing
