@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -94,6 +95,16 @@ std::string JsonField(const std::string& json, const char* session_id, const cha
   return "";
 }
 
+/// A reader of what the refserver holds for user "k1".
+std::unique_ptr<uploader::SyncSink> BackendSink(const RefServer& server) {
+  config::Config cfg;
+  cfg.backend_url = server.url();
+  cfg.api_key = "k1";
+  auto client = uploader::SyncClient::Create(cfg);
+  REQUIRE(client.ok());
+  return std::make_unique<uploader::SyncSink>(std::move(client.value()));
+}
+
 /// The sum of every file's "retries" in a --json report.
 uint64_t TotalRetries(const std::string& json) {
   simdjson::dom::parser parser;
@@ -141,12 +152,8 @@ TEST_CASE("save — syncs to the backend with the key from the environment, idem
   INFO(first.err);
   REQUIRE(first.exit_code == 0);
 
-  config::Config cfg;
-  cfg.backend_url = server.url();
-  cfg.api_key = "k1";
-  auto client = uploader::SyncClient::Create(cfg);
-  REQUIRE(client.ok());
-  uploader::SyncSink sink(std::move(client.value()));
+  std::unique_ptr<uploader::SyncSink> backend = BackendSink(server);
+  uploader::SyncSink& sink = *backend;
   RequireSessionSaved(sink, fx, kPlain, JsonField(first.out, kPlain, "backend_session_id"), 1);
   RequireSessionSaved(sink, fx, kWithAgent, JsonField(first.out, kWithAgent, "backend_session_id"), 2);
   CHECK(TotalViolations(server.port()) == 0);
@@ -211,12 +218,8 @@ TEST_CASE("save — lost replies and 503s from the backend end with every line s
   REQUIRE(r.exit_code == 0);
   CHECK(TotalRetries(r.out) > 0);  // the faults really happened
 
-  config::Config cfg;
-  cfg.backend_url = server.url();
-  cfg.api_key = "k1";
-  auto client = uploader::SyncClient::Create(cfg);
-  REQUIRE(client.ok());
-  uploader::SyncSink sink(std::move(client.value()));
+  std::unique_ptr<uploader::SyncSink> backend = BackendSink(server);
+  uploader::SyncSink& sink = *backend;
   const std::string backend_id = JsonField(r.out, session->session_id.c_str(), "backend_session_id");
   Result<std::vector<uploader::FileInfo>> files = sink.ListFiles(backend_id);
   REQUIRE(files.ok());
