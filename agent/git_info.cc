@@ -32,7 +32,7 @@ using std::chrono::milliseconds;
 // only repeats "dirty", so a huge dirty tree is cut here (and git killed) rather than read whole.
 constexpr size_t kStatusOutputLimit = 64 * 1024;
 constexpr size_t kRemoteOutputLimit = 1024 * 1024;
-constexpr size_t kMaxBranchBytes = 2048;
+constexpr size_t kMaxRefBytes = 2048;  // branch and commit; no protocol limit, kept in line with URLs
 // After SIGKILL a process in uninterruptible sleep (a hung network mount) cannot die; do not
 // let it hold the caller past this.
 constexpr milliseconds kReapGrace{1000};
@@ -369,8 +369,8 @@ std::string EncodeGitInfo(const GitInfo& info) {
   JsonWriter w;
   w.BeginObject();
   std::string branch = ValidUtf8(info.branch), commit = ValidUtf8(info.commit);
-  if (!branch.empty() && branch.size() <= kMaxBranchBytes) w.Key("branch").String(branch);
-  if (!commit.empty() && commit.size() <= kMaxBranchBytes) w.Key("commit").String(commit);
+  if (!branch.empty() && branch.size() <= kMaxRefBytes) w.Key("branch").String(branch);
+  if (!commit.empty() && commit.size() <= kMaxRefBytes) w.Key("commit").String(commit);
   w.Key("dirty").Bool(info.dirty);
 
   constexpr std::string_view kRemotesFrame = R"(,"remotes":[]})";

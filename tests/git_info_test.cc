@@ -119,7 +119,7 @@ std::string FakeGit(const TempDir& tmp, const std::string& name, const std::stri
 
 }  // namespace
 
-TEST_CASE("ReadGitInfo on a real repository — branch, commit, dirty, remotes with credentials stripped",
+TEST_CASE("git_info: ReadGitInfo on a real repository — branch, commit, dirty, remotes with credentials stripped",
           "[git_info]") {
   if (GitBinary().empty()) {
     WARN("git is not installed: skipped");
@@ -171,7 +171,7 @@ TEST_CASE("ReadGitInfo on a real repository — branch, commit, dirty, remotes w
   CHECK(index_after.st_mtim.tv_nsec == index_before.st_mtim.tv_nsec);
 }
 
-TEST_CASE("ReadGitInfo — clean tree, untracked files, detached HEAD and an unborn branch", "[git_info]") {
+TEST_CASE("git_info: ReadGitInfo — clean tree, untracked files, detached HEAD and an unborn branch", "[git_info]") {
   if (GitBinary().empty()) {
     WARN("git is not installed: skipped");
     return;
@@ -214,7 +214,7 @@ TEST_CASE("ReadGitInfo — clean tree, untracked files, detached HEAD and an unb
   CHECK(from_subdir->commit == detached->commit);
 }
 
-TEST_CASE("ReadGitInfo outside a repository or without git — kNotFound", "[git_info]") {
+TEST_CASE("git_info: ReadGitInfo outside a repository or without git — kNotFound", "[git_info]") {
   TempDir tmp;
   IsolatedGit isolated(tmp);
   WriteFile(tmp / "plain/file", "x");
@@ -240,7 +240,7 @@ TEST_CASE("ReadGitInfo outside a repository or without git — kNotFound", "[git
   CHECK(not_on_path.status().message().find("not installed") != std::string::npos);
 }
 
-TEST_CASE("ReadGitInfo kills a hung git at the deadline — kTransient long before it would finish",
+TEST_CASE("git_info: ReadGitInfo kills a hung git at the deadline — kTransient long before it would finish",
           "[git_info]") {
   TempDir tmp;
   // The shell records its pid and that of a helper it started, then waits 10 s.
@@ -276,7 +276,7 @@ TEST_CASE("ReadGitInfo kills a hung git at the deadline — kTransient long befo
   }
 }
 
-TEST_CASE("ReadGitInfo output limits — a huge status means dirty, a huge remote list is an error",
+TEST_CASE("git_info: ReadGitInfo output limits — a huge status means dirty, a huge remote list is an error",
           "[git_info]") {
   TempDir tmp;
   const std::string status_header =
@@ -315,7 +315,7 @@ TEST_CASE("ReadGitInfo output limits — a huge status means dirty, a huge remot
   CHECK(failed.status().kind() == Status::Kind::kIo);
 }
 
-TEST_CASE("StripUrlCredentials — userinfo of URLs removed, scp-like and plain URLs kept", "[git_info]") {
+TEST_CASE("git_info: StripUrlCredentials — userinfo of URLs removed, scp-like and plain URLs kept", "[git_info]") {
   CHECK(StripUrlCredentials("https://user:s3cr3t@example.com/r.git") == "https://example.com/r.git");
   CHECK(StripUrlCredentials("https://ghp_token@github.com/o/r") == "https://github.com/o/r");
   CHECK(StripUrlCredentials("http://a:b@127.0.0.1:8080/r.git") == "http://127.0.0.1:8080/r.git");
@@ -331,7 +331,7 @@ TEST_CASE("StripUrlCredentials — userinfo of URLs removed, scp-like and plain 
   CHECK(StripUrlCredentials("") == "");
 }
 
-TEST_CASE("EncodeGitInfo — empty fields omitted, remote limits enforced, UTF-8 repaired", "[git_info]") {
+TEST_CASE("git_info: EncodeGitInfo — empty fields omitted, remote limits enforced, UTF-8 repaired", "[git_info]") {
   CHECK(EncodeGitInfo(GitInfo{}) == R"({"dirty":false})");
 
   GitInfo info;

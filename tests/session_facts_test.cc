@@ -54,7 +54,7 @@ void ObserveFile(SessionFacts* facts, const std::string& path, size_t* lines = n
 
 }  // namespace
 
-TEST_CASE("SessionFacts on the real 2.1.328 samples — first prompt, cwd and branch", "[session_facts]") {
+TEST_CASE("session_facts: on the real 2.1.328 samples — first prompt, cwd and branch", "[session_facts]") {
   SECTION("a session that spawned a subagent and later got a task notification") {
     SessionFacts facts;
     size_t lines = 0;
@@ -90,7 +90,7 @@ TEST_CASE("SessionFacts on the real 2.1.328 samples — first prompt, cwd and br
   }
 }
 
-TEST_CASE("SessionFacts skips user lines Claude Code wrote — meta, sidechain, command wrappers, caveats",
+TEST_CASE("session_facts: skips user lines Claude Code wrote — meta, sidechain, command wrappers, caveats",
           "[session_facts]") {
   SessionFacts facts;
   const std::vector<std::string> not_prompts = {
@@ -122,7 +122,7 @@ TEST_CASE("SessionFacts skips user lines Claude Code wrote — meta, sidechain, 
   CHECK(*facts.first_user_message() == "fix the <b>login</b> bug");
 }
 
-TEST_CASE("SessionFacts content arrays — tool_result-only skipped, text blocks joined", "[session_facts]") {
+TEST_CASE("session_facts: content arrays — tool_result-only skipped, text blocks joined", "[session_facts]") {
   SessionFacts facts;
   facts.Observe(UserLine(R"([{"type":"tool_result","tool_use_id":"t1","content":[{"type":"text","text":"out"}]}])"));
   facts.Observe(UserLine(R"([{"type":"image","source":{"type":"base64","media_type":"image/png","data":"AAAA"}}])"));
@@ -141,7 +141,7 @@ TEST_CASE("SessionFacts content arrays — tool_result-only skipped, text blocks
   CHECK(*facts.first_user_message() == "what is in this picture?");  // first wins
 }
 
-TEST_CASE("SessionFacts cleaning — control characters removed, whitespace made spaces and trimmed",
+TEST_CASE("session_facts: cleaning — control characters removed, whitespace made spaces and trimmed",
           "[session_facts]") {
   CHECK(CleanMetadataText("  \n\thi\tthere\nyou\r\nall\x01!\x7f \r", 100) == "hi there you all!");
   CHECK(CleanMetadataText("a\u0085b\u009fc\u00a0d", 100) == "ab" "c\u00a0d");  // C1 gone, NBSP kept
@@ -156,7 +156,7 @@ TEST_CASE("SessionFacts cleaning — control characters removed, whitespace made
   CHECK(*facts.first_user_message() == "[31mred[0m and plain");
 }
 
-TEST_CASE("SessionFacts cuts a 10 KB prompt to at most 4096 bytes at a UTF-8 boundary", "[session_facts]") {
+TEST_CASE("session_facts: cuts a 10 KB prompt to at most 4096 bytes at a UTF-8 boundary", "[session_facts]") {
   // "ab" + 3-byte euro signs: byte 4096 falls inside a character (4094 = 2 + 3 * 1364).
   std::string euros = "ab";
   while (euros.size() < 10 * 1024) euros += "\u20ac";
@@ -176,7 +176,7 @@ TEST_CASE("SessionFacts cuts a 10 KB prompt to at most 4096 bytes at a UTF-8 bou
   }
 }
 
-TEST_CASE("SessionFacts ignores malformed lines and unknown types", "[session_facts]") {
+TEST_CASE("session_facts: ignores malformed lines and unknown types", "[session_facts]") {
   static constexpr char kRawNul[] = "{\"type\":\"user\",\"message\":{\"content\":\"nul\0inside\"}}";
   SessionFacts facts;
   const std::vector<std::string> junk = {
@@ -209,7 +209,7 @@ TEST_CASE("SessionFacts ignores malformed lines and unknown types", "[session_fa
   CHECK(*facts.first_user_message() == "real");
 }
 
-TEST_CASE("SessionFacts summary — last one wins, cut to 2048 bytes, empty ignored", "[session_facts]") {
+TEST_CASE("session_facts: summary — last one wins, cut to 2048 bytes, empty ignored", "[session_facts]") {
   SessionFacts facts;
   CHECK_FALSE(facts.summary());
   facts.Observe(SummaryLine("First title"));
@@ -238,7 +238,7 @@ TEST_CASE("SessionFacts summary — last one wins, cut to 2048 bytes, empty igno
   CHECK_FALSE(empty.summary());
 }
 
-TEST_CASE("SessionFacts empty prompts are nullopt — never an empty string", "[session_facts]") {
+TEST_CASE("session_facts: empty prompts are nullopt — never an empty string", "[session_facts]") {
   SessionFacts facts;
   facts.Observe(UserText(""));
   facts.Observe(UserText("   \n\t  "));
@@ -247,7 +247,7 @@ TEST_CASE("SessionFacts empty prompts are nullopt — never an empty string", "[
   CHECK_FALSE(facts.first_user_message());
 }
 
-TEST_CASE("SessionFacts cwd first wins, gitBranch last non-empty wins, version counts changes",
+TEST_CASE("session_facts: cwd first wins, gitBranch last non-empty wins, version counts changes",
           "[session_facts]") {
   SessionFacts facts;
   CHECK(facts.version() == 0);
@@ -282,7 +282,7 @@ TEST_CASE("SessionFacts cwd first wins, gitBranch last non-empty wins, version c
   CHECK(facts.version() == v + 5);
 }
 
-TEST_CASE("SessionFacts parses only lines that can change a fact", "[session_facts]") {
+TEST_CASE("session_facts: parses only lines that can change a fact", "[session_facts]") {
   SessionFacts facts;
   facts.Observe(UserText("prompt"));
   uint64_t parsed = facts.parsed_lines();
@@ -305,7 +305,7 @@ TEST_CASE("SessionFacts parses only lines that can change a fact", "[session_fac
   CHECK(*old.first_user_message() == "describe");
 }
 
-TEST_CASE("SessionFacts is movable", "[session_facts]") {
+TEST_CASE("session_facts: is movable", "[session_facts]") {
   SessionFacts a;
   a.Observe(UserText("moved"));
   SessionFacts b = std::move(a);
