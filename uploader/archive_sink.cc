@@ -490,14 +490,10 @@ Status ArchiveSink::SendEvent(const std::string& session_id, std::string_view ev
 
 Status ArchiveSink::SetSummary(const std::string& external_id, std::string_view summary) {
   if (Status st = ValidateSummary(summary); !st.ok()) return st;
-  Result<std::string> found = FindExternalDir(external_id);
-  if (!found.ok()) return found.status();
-  Result<UniqueFd> lock = LockSession(*found);
-  if (!lock.ok()) return lock.status();
-  Result<ArchiveManifest> loaded = LoadManifest(*found);
-  if (!loaded.ok()) return loaded.status();
-  loaded->summary = std::string(summary);
-  return SaveManifest(*found, *loaded);
+  Result<LockedSession> session = OpenExternalSession(external_id);
+  if (!session.ok()) return session.status();
+  session->manifest.summary = std::string(summary);
+  return SaveManifest(session->dir, session->manifest);
 }
 
 Result<ArchiveSink::LockedSession> ArchiveSink::OpenSession(const std::string& session_id) {
@@ -511,14 +507,20 @@ Result<ArchiveSink::LockedSession> ArchiveSink::OpenSession(const std::string& s
   return LockedSession{std::move(*found), std::move(*lock), std::move(*m)};
 }
 
-Result<std::string> ArchiveSink::FindSession(const std::string& external_id) {
+Result<ArchiveSink::LockedSession> ArchiveSink::OpenExternalSession(const std::string& external_id) {
   Result<std::string> found = FindExternalDir(external_id);
   if (!found.ok()) return found.status();
   Result<UniqueFd> lock = LockSession(*found);
   if (!lock.ok()) return lock.status();
-  Result<ArchiveManifest> loaded = LoadManifest(*found);
-  if (!loaded.ok()) return loaded.status();
-  return std::move(loaded->session_id);
+  Result<ArchiveManifest> m = LoadManifest(*found);
+  if (!m.ok()) return m.status();
+  return LockedSession{std::move(*found), std::move(*lock), std::move(*m)};
+}
+
+Result<std::string> ArchiveSink::FindSession(const std::string& external_id) {
+  Result<LockedSession> session = OpenExternalSession(external_id);
+  if (!session.ok()) return session.status();
+  return std::move(session->manifest.session_id);
 }
 
 Result<ArchiveManifest> ArchiveSink::ReadManifest(const std::string& session_id) {

@@ -105,6 +105,8 @@ class ArchiveSink : public Sink {
   };
   /// Finds, locks and loads `session_id`; kNotFound when unknown.
   Result<LockedSession> OpenSession(const std::string& session_id);
+  /// The same, found by external id (any provider).
+  Result<LockedSession> OpenExternalSession(const std::string& external_id);
 
   const std::string root_;
   const std::function<std::string()> new_session_id_;
