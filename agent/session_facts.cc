@@ -6,6 +6,7 @@
 #include <cstring>
 #include <vector>
 
+#include "base/json_line_parser.h"
 #include "base/utf8.h"
 
 namespace tsync::agent {
@@ -15,7 +16,6 @@ using simdjson::dom::object;
 
 namespace {
 
-constexpr size_t kShrinkAbove = 8 * 1024 * 1024;
 
 // Text Claude Code writes into a user line on the user's behalf (see the header). Matched at
 // the start of a text block, after leading whitespace.
@@ -207,26 +207,7 @@ std::string CleanMetadataText(std::string_view text, size_t max_bytes) {
   return cleaner.Finish();
 }
 
-/// simdjson needs SIMDJSON_PADDING readable bytes past the input; a line is a view into the
-/// caller's buffer, so it is copied into one reused padded buffer.
-struct SessionFacts::LineParser {
-  simdjson::dom::parser parser;
-  std::vector<char> buf;
-
-  simdjson::simdjson_result<element> Parse(std::string_view line) {
-    if (buf.size() < line.size() + simdjson::SIMDJSON_PADDING) {
-      buf.resize(line.size() + simdjson::SIMDJSON_PADDING);
-    }
-    std::memcpy(buf.data(), line.data(), line.size());
-    return parser.parse(buf.data(), line.size(), false);
-  }
-  // A one-off huge line (a pasted image) must not pin its memory for the session's life.
-  void MaybeShrink() {
-    if (buf.size() <= kShrinkAbove) return;
-    buf = {};
-    parser = simdjson::dom::parser{};
-  }
-};
+struct SessionFacts::LineParser : JsonLineParser {};
 
 SessionFacts::SessionFacts() : parser_(std::make_unique<LineParser>()) {}
 SessionFacts::~SessionFacts() = default;

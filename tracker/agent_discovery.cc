@@ -14,6 +14,7 @@
 #include <optional>
 #include <system_error>
 
+#include "base/json_line_parser.h"
 #include "base/fs.h"
 
 namespace tsync::tracker {
@@ -31,7 +32,6 @@ constexpr std::array<size_t, 2> kProbeWindows = {64 * 1024, 4 * 1024 * 1024};
 constexpr size_t kMaxPendingIds = 10000;      // a runaway transcript must not grow us forever
 constexpr uint64_t kMaxRejectWarnings = 32;   // then debug: one bad id repeated must not flood
 constexpr int kMaxScanDepth = 8;              // subagents/ is flat in practice (TRANSCRIPTS.md)
-constexpr size_t kShrinkAbove = 8 * 1024 * 1024;
 
 bool IsSafeName(std::string_view s, size_t min_len, size_t max_len) {
   if (s.size() < min_len || s.size() > max_len) return false;
@@ -98,27 +98,7 @@ void CollectReferences(object root, std::vector<std::string_view>* ids) {
 bool IsValidAgentId(std::string_view id) { return IsSafeName(id, 6, 64); }
 bool IsValidRunId(std::string_view id) { return IsSafeName(id, 1, 128); }
 
-/// simdjson needs SIMDJSON_PADDING readable bytes past the input; a line is a view into the
-/// caller's buffer, so it is copied into one reused padded buffer (cost proportional to the
-/// line, no allocation once warm).
-struct AgentDiscovery::LineParser {
-  simdjson::dom::parser parser;
-  std::vector<char> buf;
-
-  simdjson::simdjson_result<element> Parse(std::string_view line) {
-    if (buf.size() < line.size() + simdjson::SIMDJSON_PADDING) {
-      buf.resize(line.size() + simdjson::SIMDJSON_PADDING);
-    }
-    std::memcpy(buf.data(), line.data(), line.size());
-    return parser.parse(buf.data(), line.size(), false);
-  }
-  // A one-off huge line must not pin its memory for the life of the session.
-  void MaybeShrink() {
-    if (buf.size() <= kShrinkAbove) return;
-    buf = {};
-    parser = simdjson::dom::parser{};
-  }
-};
+struct AgentDiscovery::LineParser : JsonLineParser {};
 
 struct AgentDiscovery::Candidate {
   std::string path;  // as found (not resolved)
