@@ -17,6 +17,7 @@
 #include "base/json.h"
 #include "base/sha256.h"
 #include "config/backend_url.h"
+#include "tracker/session_tracker.h"
 #include "uploader/archive_sink.h"
 #include "uploader/sync_client.h"
 #include "uploader/sync_sink.h"
@@ -61,14 +62,6 @@ Result<std::chrono::seconds> ParseAge(std::string_view text) {
   return Status::InvalidInput(help);
 }
 
-std::string EncodeProjectDir(std::string_view path) {
-  std::string out(path);
-  for (char& c : out) {
-    if (!std::isalnum(static_cast<unsigned char>(c))) c = '-';
-  }
-  return out;
-}
-
 Result<std::vector<SessionRef>> SelectForSave(const config::Config& config, const SaveArgs& args) {
   if (args.prefixes.empty() && !args.all) {
     return Status::InvalidInput("name the sessions to save (id prefixes, see `tsync list`) or pass --all");
@@ -78,7 +71,7 @@ Result<std::vector<SessionRef>> SelectForSave(const config::Config& config, cons
   if (!found.ok()) return found.status();
   std::vector<SessionRef> sessions = std::move(found).value();
   if (!args.project.empty()) {
-    const std::string wanted = EncodeProjectDir(AbsolutePath(args.project));
+    const std::string wanted = tracker::ProjectDirName(AbsolutePath(args.project));
     std::erase_if(sessions, [&](const SessionRef& s) {
       return std::filesystem::path(s.project_dir).filename().string() != wanted;
     });

@@ -31,10 +31,6 @@ struct SaveArgs {
 /// "30m", "12h", "5d", "2w" -> a duration; kInvalidInput otherwise.
 Result<std::chrono::seconds> ParseAge(std::string_view text);
 
-/// Claude Code's directory name for a project path: every character
-/// outside [A-Za-z0-9] becomes '-' (TRANSCRIPTS.md "Layout on disk").
-std::string EncodeProjectDir(std::string_view path);
-
 /// The sessions `args` selects, most recently active last.
 Result<std::vector<SessionRef>> SelectForSave(const config::Config& config, const SaveArgs& args);
 

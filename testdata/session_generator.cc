@@ -11,6 +11,7 @@
 #include "testdata/fake_text.h"
 #include "testdata/jsonl_sink.h"
 #include "testdata/rng.h"
+#include "tracker/session_tracker.h"
 
 namespace tsync::testdata {
 namespace {
@@ -276,21 +277,12 @@ Result<AgentLayout> ParseAgentLayout(std::string_view name) {
   return Status::InvalidInput("layout must be new, old or both, not \"" + std::string(name) + "\"");
 }
 
-std::string EncodeProjectDirName(std::string_view cwd) {
-  std::string name(cwd);
-  for (char& c : name) {
-    const bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-    if (!keep) c = '-';
-  }
-  return name;
-}
-
 Result<GeneratedSession> GenerateSession(const std::string& out, const GeneratorOptions& options) {
   if (Status s = ValidateOptions(options); !s.ok()) return s;
   const size_t slash = out.find_last_of('/');
   const std::string last = slash == std::string::npos ? out : out.substr(slash + 1);
   const std::string project_dir =
-      !last.empty() && last[0] == '-' ? out : out + "/" + EncodeProjectDirName(options.cwd);
+      !last.empty() && last[0] == '-' ? out : out + "/" + tracker::ProjectDirName(options.cwd);
   if (Status s = MakeDirs(project_dir, 0700); !s.ok()) return s;
 
   const Rng root(options.seed);

@@ -80,9 +80,6 @@ struct GeneratedSession {
   std::vector<PlantedSecret> secrets;
 };
 
-/// "-home-dev-demo-project": every character outside [A-Za-z0-9] becomes '-'.
-std::string EncodeProjectDirName(std::string_view cwd);
-
 /// Writes a session under `out`: a projects directory (the project dir is
 /// created inside it, named after options.cwd) or, when the last path
 /// component starts with '-', the project directory itself.

@@ -18,6 +18,7 @@
 #include "testdata/rng.h"
 #include "testdata/session_generator.h"
 #include "tests/test_util.h"
+#include "tracker/session_tracker.h"
 
 namespace tsync::testdata {
 namespace {
@@ -486,7 +487,7 @@ TEST_CASE("generator options and helpers", "[generator]") {
   CHECK(!ParseByteSize("M").ok());
   CHECK(!ParseByteSize("12Q").ok());
   CHECK(!ParseByteSize("-5").ok());
-  CHECK(EncodeProjectDirName("/home/dev/my.project_1") == "-home-dev-my-project-1");
+  CHECK(tsync::tracker::ProjectDirName("/home/dev/my.project_1") == "-home-dev-my-project-1");
   CHECK(*ParseAgentLayout("both") == AgentLayout::kBoth);
   CHECK(!ParseAgentLayout("sideways").ok());
   TempDir dir;

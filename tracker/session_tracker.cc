@@ -6,6 +6,15 @@
 
 namespace tsync::tracker {
 
+std::string ProjectDirName(std::string_view cwd) {
+  std::string name(cwd);
+  for (char& c : name) {
+    const bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    if (!keep) c = '-';
+  }
+  return name;
+}
+
 const char* ResumeFromName(ResumeFrom from) {
   switch (from) {
     case ResumeFrom::kCheckpoint: return "checkpoint";

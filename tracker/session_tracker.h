@@ -44,6 +44,11 @@ enum class ResumeFrom {
 };
 const char* ResumeFromName(ResumeFrom from);
 
+/// Claude Code's directory name for a launch directory: every character
+/// outside [A-Za-z0-9] becomes '-' ("/home/dev/x.y" -> "-home-dev-x-y";
+/// TRANSCRIPTS.md "Layout on disk").
+std::string ProjectDirName(std::string_view cwd);
+
 class SessionTracker {
  public:
   SessionTracker(SessionLocation location, ChunkOptions options);
