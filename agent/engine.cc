@@ -1,6 +1,5 @@
 #include "agent/engine.h"
 
-#include <fcntl.h>
 #include <pwd.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -14,7 +13,6 @@
 
 #include "agent/git_info.h"
 #include "agent/session_facts.h"
-#include "base/fs.h"
 #include "base/json.h"
 #include "base/utf8.h"
 #include "tracker/checkpoint.h"
@@ -130,18 +128,7 @@ struct SyncSession::Impl {
 
   /// cwd and branch from the transcript's head, git_info from one git run.
   std::string SessionMetadata() {
-    SessionFacts head;
-    UniqueFd fd(::open(s.session_.transcript_path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (fd.valid()) {
-      tracker::ChunkOptions options;
-      options.budget = kHeadBytes;
-      options.read_block = 256 * 1024;
-      options.log_name = s.session_.session_id;
-      Result<tracker::Chunk> chunk = tracker::ReadChunk(fd.get(), 0, 1, options);
-      if (chunk.ok()) {
-        for (std::string_view line : chunk->lines) head.Observe(line);
-      }
-    }
+    const SessionFacts head = FactsFromHead(s.session_.transcript_path, kHeadBytes);
     std::string git_json;
     if (!head.cwd().empty() && s.options_.git_timeout.count() > 0) {
       Result<GitInfo> git = ReadGitInfo(head.cwd(), s.options_.git_timeout);

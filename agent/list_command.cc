@@ -1,6 +1,5 @@
 #include "agent/list_command.h"
 
-#include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
@@ -13,7 +12,6 @@
 #include "agent/save_command.h"
 #include "agent/scan_report.h"
 #include "agent/session_facts.h"
-#include "base/fs.h"
 #include "base/json.h"
 #include "base/utf8.h"
 #include "tracker/checkpoint.h"
@@ -34,15 +32,7 @@ struct Row {
 };
 
 std::string Title(const std::string& transcript) {
-  SessionFacts facts;
-  UniqueFd fd(::open(transcript.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return "";
-  tracker::ChunkOptions options;
-  options.budget = kTitleHeadBytes;
-  options.read_block = 256 * 1024;
-  Result<tracker::Chunk> head = tracker::ReadChunk(fd.get(), 0, 1, options);
-  if (!head.ok()) return "";
-  for (std::string_view line : head->lines) facts.Observe(line);
+  const SessionFacts facts = FactsFromHead(transcript, kTitleHeadBytes);
   if (facts.summary()) return *facts.summary();
   return facts.first_user_message().value_or("");
 }

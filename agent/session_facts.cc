@@ -2,12 +2,16 @@
 
 #include <simdjson.h>
 
+#include <fcntl.h>
+
 #include <array>
 #include <cstring>
 #include <vector>
 
+#include "base/fs.h"
 #include "base/json_line_parser.h"
 #include "base/utf8.h"
+#include "tracker/chunk_reader.h"
 
 namespace tsync::agent {
 
@@ -251,6 +255,19 @@ void SessionFacts::Observe(std::string_view line) {
     }
   }
   parser_->MaybeShrink();
+}
+
+SessionFacts FactsFromHead(const std::string& transcript_path, size_t max_bytes) {
+  SessionFacts facts;
+  UniqueFd fd(::open(transcript_path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return facts;
+  tracker::ChunkOptions options;
+  options.budget = max_bytes;
+  options.read_block = 256 * 1024;
+  Result<tracker::Chunk> head = tracker::ReadChunk(fd.get(), 0, 1, options);
+  if (!head.ok()) return facts;
+  for (std::string_view line : head->lines) facts.Observe(line);
+  return facts;
 }
 
 }  // namespace tsync::agent

@@ -94,6 +94,10 @@ class SessionFacts {
   uint64_t parsed_lines_ = 0;
 };
 
+/// Facts from the first `max_bytes` of complete lines of a transcript (the
+/// chunk reader's repairs applied); empty facts when it cannot be read.
+SessionFacts FactsFromHead(const std::string& transcript_path, size_t max_bytes);
+
 /// The cleaning described above, exposed for tests: controls removed or made
 /// spaces, trimmed, cut to at most `max_bytes` at a UTF-8 boundary. Invalid
 /// UTF-8 is repaired first.
