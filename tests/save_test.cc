@@ -305,3 +305,30 @@ TEST_CASE("list — sessions with title and sync state for the destination", "[s
 }
 
 }  // namespace tsync::testing
+
+namespace tsync::testing {
+
+TEST_CASE("save — a destination holding more lines than the local file is never resent to", "[save]") {
+  SaveFixture fx;
+  const std::string archive = fx.home / "archive";
+  const std::string state = fx.home / "state";
+  REQUIRE(fx.Run({"--state-dir", state, "save", "f77", "--to", archive}).exit_code == 0);
+  // Lose the checkpoint and shorten the file: nothing local says what happened.
+  std::filesystem::remove_all(state);
+  const std::string transcript = fx.project + "/" + kPlain + ".jsonl";
+  std::vector<std::string> lines = LocalLines(transcript);
+  std::string shorter;
+  for (size_t i = 0; i < 5; ++i) shorter += lines[i] + "\n";
+  WriteFile(transcript, shorter);
+  ProcessResult r = fx.Run({"--state-dir", state, "save", "f77", "--to", archive, "--json"});
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 1);
+  CHECK(r.out.find("\"state\":\"pending\"") != std::string::npos);
+  CHECK(r.err.find("nothing is resent") != std::string::npos);
+  uploader::ArchiveSink sink(archive);
+  Result<std::string> id = sink.FindSession(kPlain);
+  REQUIRE(id.ok());
+  CHECK(sink.ReadLines(*id, std::string(kPlain) + ".jsonl", 0)->size() == lines.size());  // untouched
+}
+
+}  // namespace tsync::testing
