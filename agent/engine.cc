@@ -275,6 +275,7 @@ struct SyncSession::Impl {
       Result<uploader::ChunkOutcome> out = s.sink_.AppendChunk(req);
       if (out.ok() && out->accepted()) {
         tracker.Acknowledge(f, *pending);
+        if (s.options_.on_progress) s.options_.on_progress(chunk.end_offset - chunk.start_offset);
         counts[f.file_name] = out->last_synced_line;
         FileReport& done = ReportFor(index);
         done.lines_sent += chunk.lines.size();

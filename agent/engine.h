@@ -93,6 +93,9 @@ struct SyncOptions {
   /// Injectable for tests.
   std::function<void(std::chrono::milliseconds)> sleep;
   std::function<double()> random_unit;
+  /// Called after each acknowledged chunk with the source bytes it covered
+  /// (the progress bar); may be called from any SyncSession's thread.
+  std::function<void(uint64_t)> on_progress;
   std::string hostname;  // default: gethostname()
   std::string username;  // default: the login name
 };

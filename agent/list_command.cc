@@ -12,9 +12,9 @@
 #include "agent/save_command.h"
 #include "agent/scan_report.h"
 #include "agent/session_facts.h"
+#include "agent/sync_state.h"
 #include "base/json.h"
 #include "base/utf8.h"
-#include "tracker/checkpoint.h"
 
 namespace tsync::agent {
 namespace {
@@ -35,26 +35,6 @@ std::string Title(const std::string& transcript) {
   const SessionFacts facts = FactsFromHead(transcript, kTitleHeadBytes);
   if (facts.summary()) return *facts.summary();
   return facts.first_user_message().value_or("");
-}
-
-/// "saved" when the checkpoint covers every tracked file's current size.
-std::string SyncState(const std::string& checkpoint_dir, const SessionRef& s, uint64_t* bytes) {
-  tracker::LoadedCheckpoint cp = tracker::LoadCheckpoint(checkpoint_dir, s.session_id);
-  struct stat st;
-  if (!cp.checkpoint) {
-    if (::stat(s.transcript_path.c_str(), &st) == 0) *bytes = static_cast<uint64_t>(st.st_size);
-    return "new";
-  }
-  bool complete = true;
-  *bytes = 0;
-  for (const tracker::TrackedFile& f : cp.checkpoint->files) {
-    if (::stat(f.path.c_str(), &st) != 0) continue;
-    *bytes += static_cast<uint64_t>(st.st_size);
-    // Complete lines are all sent when the position is at the end, or only
-    // an unterminated tail remains (position == size is the common case).
-    if (static_cast<uint64_t>(st.st_size) != f.pos.offset || !f.quarantined.empty()) complete = false;
-  }
-  return complete ? "saved" : "partial";
 }
 
 std::string Ago(int64_t mtime) {
@@ -93,7 +73,9 @@ int RunList(const config::Config& config, const ListArgs& args, std::ostream& ou
     r.project = std::filesystem::path(s.project_dir).filename().string();
     struct stat st;
     if (::stat(s.transcript_path.c_str(), &st) == 0) r.mtime = static_cast<int64_t>(st.st_mtime);
-    r.state = SyncState(checkpoint_dir, s, &r.bytes);
+    const SessionSyncState state = LocalSyncState(checkpoint_dir, s);
+    r.state = LocalStateName(state.state);
+    r.bytes = state.bytes;
     r.title = Title(s.transcript_path);
     rows.push_back(std::move(r));
   }

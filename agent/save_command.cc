@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -12,8 +13,10 @@
 #include <thread>
 
 #include "agent/exit_codes.h"
+#include "agent/progress.h"
 #include "agent/redaction_setup.h"
 #include "agent/scan_report.h"
+#include "agent/sync_state.h"
 #include "base/json.h"
 #include "base/sha256.h"
 #include "config/backend_url.h"
@@ -264,14 +267,22 @@ int RunSave(const config::Config& config, const SaveArgs& args, std::ostream& ou
     redactor = std::move(none).value();
   }
 
+  ProgressBar progress(STDERR_FILENO, sessions->size());
+  if (progress.enabled()) {
+    uint64_t unsent = 0;
+    for (const SessionRef& s : *sessions) unsent += LocalSyncState(dest->checkpoint_dir, s).unsent_bytes;
+    progress.SetBytesTotal(unsent);
+  }
   SyncOptions options;
   options.include_workflows = dest->workflow_files;
+  options.on_progress = [&progress](uint64_t bytes) { progress.AddBytes(bytes); };
   std::vector<SessionReport> reports(sessions->size());
   std::atomic<size_t> next{0};
   auto worker = [&] {
     for (size_t i; (i = next.fetch_add(1)) < sessions->size();) {
       SyncSession sync((*sessions)[i], *dest->sink, *redactor, dest->checkpoint_dir, options);
       reports[i] = sync.Run();
+      progress.SessionDone();
     }
   };
   const int jobs = std::clamp(args.jobs, 1, 16);
@@ -279,10 +290,18 @@ int RunSave(const config::Config& config, const SaveArgs& args, std::ostream& ou
   for (int j = 1; j < jobs; ++j) threads.emplace_back(worker);
   worker();
   for (std::thread& t : threads) t.join();
+  progress.Finish();
 
+  uint64_t lines = 0, bytes = 0;
+  size_t incomplete = 0;
   for (const SessionReport& r : reports) {
     if (!r.status.ok()) spdlog::error("session {}: {}", r.session.session_id, r.status.ToString());
+    lines += r.lines_sent();
+    bytes += r.bytes_sent();
+    incomplete += r.complete() ? 0 : 1;
   }
+  spdlog::info("save: {} session(s) to {}: {} line(s) sent ({} bytes), {} incomplete", reports.size(), dest->display,
+               lines, bytes, incomplete);
   out << (args.json ? SaveReportJson(reports, *dest) : SaveReportText(reports, *dest));
   return ExitCodeForReports(reports);
 }
