@@ -14,6 +14,7 @@
 #include "agent/git_info.h"
 #include "agent/session_facts.h"
 #include "base/json.h"
+#include "base/sha256.h"
 #include "base/utf8.h"
 #include "tracker/checkpoint.h"
 #include "tracker/session_tracker.h"
@@ -249,15 +250,24 @@ struct SyncSession::Impl {
         redacted.push_back(s.redactor_.RedactLine(line));
         views.push_back(redacted.back().text());
       }
-      const size_t encoded = tracker::EncodedLinesSize(views);
+      size_t encoded = tracker::EncodedLinesSize(views);
+      std::string placeholder;
       if (encoded + kEnvelopeRoom > uploader::kMaxChunkBodyBytes) {
         // Markers made the chunk outgrow the cap: read fewer lines.
-        if (chunk.lines.size() == 1) {
-          return Quarantine(index, "a single redacted line is " + std::to_string(encoded) +
-                                       " bytes encoded, over the chunk cap");
+        if (chunk.lines.size() > 1) {
+          budget = std::max(kMinBudget, chunk.encoded_size / 2);
+          continue;
         }
-        budget = std::max(kMinBudget, chunk.encoded_size / 2);
-        continue;
+        // One line alone is too big once redacted: it goes as the reader's
+        // oversize placeholder (size and hash, no content), so the file keeps
+        // syncing instead of wedging on it.
+        spdlog::warn("{}: line {} is {} bytes encoded once redacted, more than a chunk may carry; it is sent as a "
+                     "tsync_oversize_line placeholder so the rest of the file keeps syncing",
+                     f.file_name, chunk.first_line, encoded);
+        placeholder = tracker::OversizePlaceholder(chunk.lines[0].size(), Sha256Hex(chunk.lines[0]));
+        views[0] = placeholder;
+        redacted.clear();  // nothing of the line is sent, so no redaction is either
+        encoded = tracker::EncodedLinesSize(views);
       }
 
       uploader::ChunkRequest req;

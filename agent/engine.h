@@ -23,6 +23,8 @@
 //  - the sink holds more lines than the local file: warn, leave the file
 //    pending, never resend;
 //  - kAuth: stop the session ("log in again");
+//  - a line that outgrows the chunk cap only once redacted: sent as the
+//    reader's oversize placeholder (size and hash), like a line too big raw;
 //  - a permanent refusal (kInvalidInput from the sink): quarantine the file
 //    with the reason in the checkpoint; the other files go on;
 //  - too many transient failures in a row: the session stops, pending.

@@ -1,12 +1,18 @@
 // The engine (agent/engine.h) in-process, for what the CLI tests cannot
-// reach cheaply: a chunk that redaction makes outgrow the 16 MiB cap.
+// reach cheaply: a chunk, or a single line, that redaction makes outgrow the
+// 16 MiB cap, and a backend that forgets the session mid-sync.
 #include "agent/engine.h"
 
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <set>
 #include <string>
+#include <vector>
+
+#include "base/sha256.h"
 
 #include "tests/test_util.h"
+#include "tracker/chunk_reader.h"
 #include "uploader/archive_sink.h"
 
 namespace tsync::agent {
@@ -14,46 +20,157 @@ namespace {
 
 using testing::TempDir;
 
+constexpr const char* kSessionId = "6a5b4c3d-2e1f-4a0b-9c8d-7e6f5a4b3c2d";
+const std::string kRuleId = "expanding-test-rule-with-a-deliberately-long-identifier-0123456789";
+
+/// Every "qqq" becomes a marker ~20 times its size.
+std::unique_ptr<redact::Redactor> ExpandingRedactor() {
+  redact::RuleSpec rule{kRuleId, "custom", "test", "qqq", {"qqq"}, 0, 0, false};
+  auto redactor = redact::Redactor::Create({rule});
+  REQUIRE(redactor.ok());
+  return std::move(redactor).value();
+}
+
+/// A JSON line of about `bytes` bytes whose text is "qqq qqq …".
+std::string QqqLine(int n, size_t bytes) {
+  std::string text;
+  while (text.size() < bytes) text += "qqq ";
+  return "{\"n\":" + std::to_string(n) + ",\"t\":\"" + text + "\"}\n";
+}
+
+SyncOptions QuietOptions() {
+  SyncOptions options;
+  options.git_timeout = std::chrono::milliseconds(0);
+  options.sleep = [](std::chrono::milliseconds) {};
+  return options;
+}
+
+std::vector<std::string> Stored(uploader::Sink& sink, const std::string& file_name) {
+  Result<std::string> sid = sink.FindSession(kSessionId);
+  REQUIRE(sid.ok());
+  Result<std::vector<std::string>> stored = sink.ReadLines(*sid, file_name, 0);
+  REQUIRE(stored.ok());
+  return *stored;
+}
+
+/// Forwards to an ArchiveSink, but answers "session not found" to the
+/// chunks listed in `forget_at` (by call number) after dropping the session
+/// from its memory — the way a backend that lost its data would.
+class ForgetfulSink : public uploader::ArchiveSink {
+ public:
+  using ArchiveSink::ArchiveSink;
+  std::set<int> forget_at;
+  int chunk_calls = 0;
+  int inits = 0;
+
+  Result<uploader::InitResult> Init(const uploader::SessionInfo& info) override {
+    ++inits;
+    return ArchiveSink::Init(info);
+  }
+  Result<uploader::ChunkOutcome> AppendChunk(const uploader::ChunkRequest& req) override {
+    if (forget_at.count(++chunk_calls) > 0) return Status::NotFound("Session not found");
+    return ArchiveSink::AppendChunk(req);
+  }
+};
+
 }  // namespace
 
 TEST_CASE("engine — a chunk redaction pushes over the cap is re-read smaller and nothing is lost", "[engine]") {
   TempDir dir;
   const std::string project = dir / "projects/-p";
-  const std::string id = "6a5b4c3d-2e1f-4a0b-9c8d-7e6f5a4b3c2d";
-  const std::string transcript = project + "/" + id + ".jsonl";
-  // 24 lines of ~100 KiB, each "qqq " repeated: with a 2.5 MiB budget they
-  // fit one chunk raw, but every 4-byte "qqq " becomes a ~80-byte marker,
-  // so redacted they would be ~40 MiB, far over the 16 MiB cap.
-  std::string text;
-  while (text.size() < 100 * 1024) text += "qqq ";
+  const std::string transcript = project + "/" + kSessionId + ".jsonl";
+  // 24 lines of ~100 KiB of "qqq ": with a 2.5 MiB budget they fit one chunk
+  // raw, but redacted they would be ~40 MiB, far over the 16 MiB cap.
   std::string body;
-  for (int i = 0; i < 24; ++i) body += "{\"n\":" + std::to_string(i) + ",\"t\":\"" + text + "\"}\n";
+  for (int i = 0; i < 24; ++i) body += QqqLine(i, 100 * 1024);
   testing::WriteFile(transcript, body);
 
-  const std::string rule_id = "expanding-test-rule-with-a-deliberately-long-identifier-0123456789";
-  redact::RuleSpec rule{rule_id, "custom", "test", "qqq", {"qqq"}, 0, 0, false};
-  auto redactor = redact::Redactor::Create({rule});
-  REQUIRE(redactor.ok());
+  auto redactor = ExpandingRedactor();
   uploader::ArchiveSink sink(dir / "archive");
-  SyncOptions options;
-  options.git_timeout = std::chrono::milliseconds(0);
+  SyncOptions options = QuietOptions();
   options.chunk.budget = 2560 * 1024;
-  SyncSession sync(SessionRef{id, project, transcript}, sink, **redactor, dir / "state", options);
+  SyncSession sync(SessionRef{kSessionId, project, transcript}, sink, *redactor, dir / "state", options);
   SessionReport report = sync.Run();
   INFO(report.status.ToString());
   REQUIRE(report.complete());
   REQUIRE(report.files.size() == 1);
   CHECK(report.files[0].lines_sent == 24);
   CHECK(report.files[0].chunks_sent > 1);  // more chunks than the raw budget needs
-  CHECK(report.files[0].redactions.at(rule_id) > 0);
+  CHECK(report.files[0].redactions.at(kRuleId) > 0);
 
-  Result<std::string> sid = sink.FindSession(id);
-  REQUIRE(sid.ok());
-  Result<std::vector<std::string>> stored = sink.ReadLines(*sid, id + ".jsonl", 0);
-  REQUIRE(stored.ok());
-  REQUIRE(stored->size() == 24);
-  for (const std::string& line : *stored) CHECK(line.find("qqq") == std::string::npos);
-  CHECK((*stored)[23].starts_with("{\"n\":23,\"t\":\"[REDACTED:" + rule_id + "]"));
+  std::vector<std::string> stored = Stored(sink, std::string(kSessionId) + ".jsonl");
+  REQUIRE(stored.size() == 24);
+  for (const std::string& line : stored) CHECK(line.find("qqq") == std::string::npos);
+  CHECK(stored[23].starts_with("{\"n\":23,\"t\":\"[REDACTED:" + kRuleId + "]"));
+}
+
+}  // namespace tsync::agent
+
+namespace tsync::agent {
+
+TEST_CASE("engine — a single line that outgrows the cap once redacted goes as a placeholder, the rest follows",
+          "[engine]") {
+  TempDir dir;
+  const std::string project = dir / "projects/-p";
+  const std::string transcript = project + "/" + kSessionId + ".jsonl";
+  // ~1 MiB of "qqq " redacts to ~20 MiB: over the cap on its own.
+  const std::string big = QqqLine(1, 1 << 20);
+  testing::WriteFile(transcript, "{\"n\":0}\n" + big + "{\"n\":2}\n");
+  auto redactor = ExpandingRedactor();
+  uploader::ArchiveSink sink(dir / "archive");
+  SyncSession sync(SessionRef{kSessionId, project, transcript}, sink, *redactor, dir / "state", QuietOptions());
+  SessionReport report = sync.Run();
+  INFO(report.status.ToString());
+  REQUIRE(report.complete());
+  CHECK(report.files[0].state == FileState::kSynced);
+  CHECK(report.files[0].lines_sent == 3);
+
+  std::vector<std::string> stored = Stored(sink, std::string(kSessionId) + ".jsonl");
+  REQUIRE(stored.size() == 3);
+  CHECK(stored[0] == "{\"n\":0}");
+  const std::string raw = big.substr(0, big.size() - 1);
+  CHECK(stored[1] == tracker::OversizePlaceholder(raw.size(), Sha256Hex(raw)));
+  CHECK(stored[2] == "{\"n\":2}");
+}
+
+TEST_CASE("engine — a backend that forgets the session is re-inited and gets every line once", "[engine]") {
+  TempDir dir;
+  const std::string project = dir / "projects/-p";
+  const std::string transcript = project + "/" + kSessionId + ".jsonl";
+  std::string body;
+  for (int i = 0; i < 40; ++i) body += "{\"n\":" + std::to_string(i) + ",\"pad\":\"" + std::string(200, 'x') + "\"}\n";
+  testing::WriteFile(transcript, body);
+  auto redactor = ExpandingRedactor();
+  ForgetfulSink sink(dir / "archive");
+  sink.forget_at = {2, 3};  // the second chunk, and its first retry
+  SyncOptions options = QuietOptions();
+  options.chunk.budget = 2048;  // ~9 lines a chunk: several chunks
+  SyncSession sync(SessionRef{kSessionId, project, transcript}, sink, *redactor, dir / "state", options);
+  SessionReport report = sync.Run();
+  INFO(report.status.ToString());
+  REQUIRE(report.complete());
+  CHECK(report.files[0].retries == 2);
+  CHECK(sink.inits == 3);  // the first init, then one per "not found"
+
+  std::vector<std::string> stored = Stored(sink, std::string(kSessionId) + ".jsonl");
+  REQUIRE(stored.size() == 40);
+  for (int i = 0; i < 40; ++i) CHECK(stored[i].starts_with("{\"n\":" + std::to_string(i) + ","));
+}
+
+TEST_CASE("engine — a backend that keeps forgetting the session stops it pending, with the reason", "[engine]") {
+  TempDir dir;
+  const std::string project = dir / "projects/-p";
+  const std::string transcript = project + "/" + kSessionId + ".jsonl";
+  testing::WriteFile(transcript, "{\"n\":0}\n");
+  auto redactor = ExpandingRedactor();
+  ForgetfulSink sink(dir / "archive");
+  for (int i = 1; i <= 100; ++i) sink.forget_at.insert(i);
+  SyncSession sync(SessionRef{kSessionId, project, transcript}, sink, *redactor, dir / "state", QuietOptions());
+  SessionReport report = sync.Run();
+  CHECK_FALSE(report.complete());
+  CHECK(report.status.kind() == Status::Kind::kNotFound);
+  CHECK(report.status.message().find("Session not found") != std::string::npos);
+  CHECK(sink.chunk_calls < 100);  // bounded: it gave up rather than looping
 }
 
 }  // namespace tsync::agent

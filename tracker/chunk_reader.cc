@@ -29,14 +29,14 @@ size_t EncodedLinesSize(std::span<const std::string_view> lines) {
   return total;
 }
 
-namespace {
-
-constexpr size_t kArrayBrackets = 2;
-
 std::string OversizePlaceholder(uint64_t bytes, const std::string& sha256_hex) {
   return R"({"type":"tsync_oversize_line","bytes":)" + std::to_string(bytes) + R"(,"sha256":")" +
          sha256_hex + R"("})";
 }
+
+namespace {
+
+constexpr size_t kArrayBrackets = 2;
 
 void WarnOversize(const ChunkOptions& opt, uint64_t line_no, uint64_t bytes) {
   spdlog::warn(

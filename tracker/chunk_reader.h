@@ -45,6 +45,11 @@ struct ChunkOptions {
   std::string_view log_name;
 };
 
+/// The placeholder of guarantee 5 for a line of `bytes` bytes whose SHA-256
+/// is `sha256_hex`; also used by the engine for a line that only outgrows a
+/// chunk once redacted.
+std::string OversizePlaceholder(uint64_t bytes, const std::string& sha256_hex);
+
 /// Counts of the repairs a chunk needed; the caller reports them.
 struct ChunkStats {
   uint64_t crlf_lines = 0;          // lines that ended in "\r\n"
