@@ -236,6 +236,27 @@ LoadedConfig Finish(const Draft& d) {
   return out;
 }
 
+// Layers `file` (what the config file at `path` sets, if it exists) under
+// the environment and flags, and validates the result.
+Result<LoadedConfig> Merge(const std::string& path, const std::optional<Layer>& file, std::vector<std::string> warnings,
+                           const Environment& env, const ConfigOverrides& flags) {
+  Result<Layer> flag_layer = FlagLayer(flags);
+  if (!flag_layer.ok()) return flag_layer.status();
+
+  Draft draft = Defaults(env);
+  if (file) draft.Apply(*file, Source::kFile);
+  draft.Apply(EnvLayer(env), Source::kEnv);
+  draft.Apply(*flag_layer, Source::kFlag);
+  Status st = Validate(&draft, Origins{path}, env);
+  if (!st.ok()) return st;
+
+  LoadedConfig out = Finish(draft);
+  out.path = path;
+  out.file_found = file.has_value();
+  out.warnings = std::move(warnings);
+  return out;
+}
+
 Result<LoadedConfig> Load(const std::string& path, bool path_explicit, const Environment& env,
                           const ConfigOverrides& flags) {
   std::vector<std::string> warnings;
@@ -247,21 +268,7 @@ Result<LoadedConfig> Load(const std::string& path, bool path_explicit, const Env
     spdlog::warn("{}", msg);
     warnings.push_back(std::move(msg));
   }
-  Result<Layer> flag_layer = FlagLayer(flags);
-  if (!flag_layer.ok()) return flag_layer.status();
-
-  Draft draft = Defaults(env);
-  if (file->has_value()) draft.Apply(**file, Source::kFile);
-  draft.Apply(EnvLayer(env), Source::kEnv);
-  draft.Apply(*flag_layer, Source::kFlag);
-  Status st = Validate(&draft, Origins{path}, env);
-  if (!st.ok()) return st;
-
-  LoadedConfig out = Finish(draft);
-  out.path = path;
-  out.file_found = file->has_value();
-  out.warnings = std::move(warnings);
-  return out;
+  return Merge(path, *file, std::move(warnings), env, flags);
 }
 
 }  // namespace
@@ -293,19 +300,28 @@ Result<std::string> ResolveConfigPath(const Environment& env) {
   return dir + "/tsync/config.json";
 }
 
+Result<std::string> ConfigPathFor(const Environment& env, const ConfigOverrides& flags) {
+  if (flags.config_path) return AbsolutePath(*flags.config_path, "command-line option --config", env);
+  return ResolveConfigPath(env);
+}
+
 Result<LoadedConfig> LoadConfig(const Environment& env, const ConfigOverrides& flags) {
-  if (flags.config_path) {
-    Result<std::string> path = AbsolutePath(*flags.config_path, "command-line option --config", env);
-    if (!path.ok()) return path.status();
-    return Load(*path, true, env, flags);
-  }
-  Result<std::string> path = ResolveConfigPath(env);
+  Result<std::string> path = ConfigPathFor(env, flags);
   if (!path.ok()) return path.status();
-  return Load(*path, GetNonEmpty(env, "TSYNC_CONFIG").has_value(), env, flags);
+  const bool path_explicit = flags.config_path || GetNonEmpty(env, "TSYNC_CONFIG").has_value();
+  return Load(*path, path_explicit, env, flags);
 }
 
 Result<LoadedConfig> LoadConfigFile(const std::string& path, const Environment& env, const ConfigOverrides& flags) {
   return Load(path, false, env, flags);
+}
+
+Result<LoadedConfig> LoadConfigText(std::string_view text, const std::string& path, const Environment& env,
+                                    const ConfigOverrides& flags) {
+  std::vector<std::string> warnings;
+  Result<Layer> file = ParseConfigText(text, path, &warnings);
+  if (!file.ok()) return file.status();
+  return Merge(path, std::move(file).value(), std::move(warnings), env, flags);
 }
 
 Status SaveConfig(const std::string& path, const Config& config) {

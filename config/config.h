@@ -127,11 +127,21 @@ inline constexpr size_t kMaxConfigFileBytes = 1 << 20;
 /// is a kConfig error.
 Result<std::string> ResolveConfigPath(const Environment& env);
 
+/// The config file LoadConfig reads: flags.config_path (absolute or ~/…),
+/// else ResolveConfigPath(). Commands that edit the file use the same one.
+Result<std::string> ConfigPathFor(const Environment& env, const ConfigOverrides& flags);
+
 /// Loads from the path given by flags.config_path, else ResolveConfigPath().
 Result<LoadedConfig> LoadConfig(const Environment& env, const ConfigOverrides& flags = {});
 
 /// Loads from `path` (which need not exist), applying env and flags on top.
 Result<LoadedConfig> LoadConfigFile(const std::string& path, const Environment& env, const ConfigOverrides& flags = {});
+
+/// Loads as if the file at `path` held `text`, without touching the disk (no
+/// permission checks). config/config_edit.h checks an edit with it before
+/// writing, so a refused edit never reaches the file.
+Result<LoadedConfig> LoadConfigText(std::string_view text, const std::string& path, const Environment& env,
+                                    const ConfigOverrides& flags = {});
 
 /// Writes every field of `config` to `path` as indented JSON, atomically,
 /// mode 0600, creating the directory with mode 0700 if missing. Loading the
