@@ -8,12 +8,15 @@
 #include <filesystem>
 #include <iostream>
 
+#include "agent/config_command.h"
 #include "agent/exit_codes.h"
+#include "agent/login_command.h"
 #include "agent/redact_command.h"
 #include "agent/redaction_setup.h"
 #include "agent/list_command.h"
 #include "agent/save_command.h"
 #include "agent/verify_command.h"
+#include "agent/version_command.h"
 #include "agent/scan_report.h"
 #include "agent/session_scan.h"
 #include "config/config.h"
@@ -115,6 +118,30 @@ int RunCli(int argc, char** argv) {
   redact_cmd->add_option("input", redact_args.input, "A file, or - for stdin (default)");
   redact_cmd->add_flag("--report", redact_args.report, "Print per-rule counts to stderr (never the values)");
 
+  // --- Account and configuration: login, logout, config, version ---
+  LoginArgs login;
+  CLI::App* login_cmd = app.add_subcommand(
+      "login", "Log in to the backend (in a browser, or with a key on stdin) and save the API key");
+  login_cmd->add_flag("--api-key-stdin", login.api_key_stdin,
+                      "Read one API key from stdin and check it (never pass a key as an argument)");
+  login_cmd->add_option("--backend-url", login.backend_url, "The backend to log in to; saved with the key");
+  CLI::App* logout_cmd = app.add_subcommand("logout", "Remove the saved API key from the config file");
+  CLI::App* config_cmd = app.add_subcommand("config", "Show or change settings in the config file");
+  config_cmd->require_subcommand(1);
+  std::string config_field, config_value;
+  CLI::App* config_get =
+      config_cmd->add_subcommand("get", "Effective values and their sources (default/file/env/flag)");
+  config_get->add_option("field", config_field, "One field (default: all)");
+  CLI::App* config_set = config_cmd->add_subcommand("set", "Change a field in the config file (checked first)");
+  config_set->add_option("field", config_field, "backend_url, log_level, redaction.enabled, ...")->required();
+  config_set->add_option("value", config_value, "true/false, an absolute or ~/ path, a URL, a level")->required();
+  CLI::App* config_unset = config_cmd->add_subcommand("unset", "Remove a field from the config file (default applies)");
+  config_unset->add_option("field", config_field, "The field to remove")->required();
+  bool version_json = false;
+  CLI::App* version_cmd = app.add_subcommand("version", "Version and build information");
+  version_cmd->add_flag("--json", version_json, "Print one JSON document");
+  // --- end of account and configuration ---
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -132,6 +159,20 @@ int RunCli(int argc, char** argv) {
   // Logging starts at "warn" so config problems are visible before the
   // configured level is known.
   SetUpLogging(config::LogLevel::kWarn);
+
+  // --- Account and configuration: login, logout, config, version ---
+  // Dispatched before the common LoadConfig: `version` needs no
+  // configuration, and the others must work on a config file that does not
+  // load (to fix it, or to log out of it), so each loads what it needs.
+  const config::Environment env = config::ProcessEnvironment();
+  if (version_cmd->parsed()) return RunVersion(version_json, std::cout);
+  if (login_cmd->parsed()) return RunLogin(env, flags, login, std::cin, std::cout);
+  if (logout_cmd->parsed()) return RunLogout(env, flags, std::cout);
+  if (config_get->parsed()) return RunConfigGet(env, flags, config_field, std::cout);
+  if (config_set->parsed()) return RunConfigSet(env, flags, config_field, config_value, std::cout);
+  if (config_unset->parsed()) return RunConfigUnset(env, flags, config_field, std::cout);
+  // --- end of account and configuration ---
+
   Result<config::LoadedConfig> loaded = config::LoadConfig(config::ProcessEnvironment(), flags);
   if (!loaded.ok()) return Fail(loaded.status());
   spdlog::set_level(spdlog::level::from_str(config::LogLevelName(loaded->config.log_level)));
