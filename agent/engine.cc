@@ -90,6 +90,8 @@ struct SyncSession::Impl {
   std::vector<FileReport> reports;         // parallel to tracker.files()
   size_t budget;
   int transient_streak = 0;
+  bool started = false;     // the checkpoint and metadata are loaded
+  bool needs_init = true;   // the next pass starts with Init
   bool first_message_acked = false;
   std::optional<std::string> summary_acked;
 
@@ -376,14 +378,21 @@ struct SyncSession::Impl {
   SessionReport Run() {
     SessionReport report;
     report.session = s.session_;
-    tracker::LoadedCheckpoint loaded = tracker::LoadCheckpoint(s.checkpoint_dir_, s.session_.session_id);
-    if (loaded.checkpoint) tracker.Restore(*loaded.checkpoint);
+    reports.clear();  // a report covers one pass
+    transient_streak = 0;
+    if (!started) {
+      started = true;
+      tracker::LoadedCheckpoint loaded = tracker::LoadCheckpoint(s.checkpoint_dir_, s.session_.session_id);
+      if (loaded.checkpoint) tracker.Restore(*loaded.checkpoint);
+      info.external_id = s.session_.session_id;
+      info.transcript_path = s.session_.transcript_path;
+      info.metadata_json = SessionMetadata();
+    }
     tracker.Discover(s.options_.include_workflows);
-
-    info.external_id = s.session_.session_id;
-    info.transcript_path = s.session_.transcript_path;
-    info.metadata_json = SessionMetadata();
-    Status st = Init();
+    // A later pass trusts the counts it keeps from acknowledgements; it
+    // re-inits only after a pass that stopped (the sink may have changed).
+    Status st = needs_init ? Init() : Status::Ok();
+    needs_init = !st.ok();
     // Breadth-first: every known file, then whatever the sent lines revealed.
     size_t stopped_at = st.ok() ? SIZE_MAX : 0;
     for (size_t next = 0; st.ok() && next < tracker.files().size();) {
@@ -397,6 +406,7 @@ struct SyncSession::Impl {
       if (st.ok()) tracker.Discover(s.options_.include_workflows);
     }
     SaveCheckpoint();
+    if (!st.ok()) needs_init = true;
 
     report.status = st;
     report.backend_session_id = tracker.backend_session_id();
@@ -430,9 +440,11 @@ SyncSession::SyncSession(SessionRef session, uploader::Sink& sink, const redact:
   if (options_.username.empty()) options_.username = DefaultUsername();
 }
 
+SyncSession::~SyncSession() = default;
+
 SessionReport SyncSession::Run() {
-  Impl impl(*this);
-  return impl.Run();
+  if (!impl_) impl_ = std::make_unique<Impl>(*this);
+  return impl_->Run();
 }
 
 }  // namespace tsync::agent

@@ -37,6 +37,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -107,7 +108,15 @@ class SyncSession {
  public:
   SyncSession(SessionRef session, uploader::Sink& sink, const redact::Redactor& redactor,
               std::string checkpoint_dir, SyncOptions options);
+  ~SyncSession();
+  SyncSession(const SyncSession&) = delete;
+  SyncSession& operator=(const SyncSession&) = delete;
 
+  /// One pass: everything complete on disk now goes to the sink. The first
+  /// pass restores the checkpoint, reads the metadata and inits; later passes
+  /// (the watcher calls Run on every change) reuse that state and the counts
+  /// the sink acknowledged, and init again only after a pass that stopped.
+  /// The report covers this pass.
   SessionReport Run();
 
  private:
@@ -117,6 +126,7 @@ class SyncSession {
   const redact::Redactor& redactor_;
   std::string checkpoint_dir_;
   SyncOptions options_;
+  std::unique_ptr<Impl> impl_;  // made by the first Run()
 };
 
 }  // namespace tsync::agent

@@ -174,3 +174,44 @@ TEST_CASE("engine — a backend that keeps forgetting the session stops it pendi
 }
 
 }  // namespace tsync::agent
+
+namespace tsync::agent {
+
+TEST_CASE("engine — later passes send only what was appended, without another init", "[engine]") {
+  TempDir dir;
+  const std::string project = dir / "projects/-p";
+  const std::string transcript = project + "/" + kSessionId + ".jsonl";
+  testing::WriteFile(transcript, "{\"n\":0}\n{\"n\":1}\n");
+  auto redactor = ExpandingRedactor();
+  ForgetfulSink sink(dir / "archive");
+  SyncSession sync(SessionRef{kSessionId, project, transcript}, sink, *redactor, dir / "state", QuietOptions());
+  SessionReport first = sync.Run();
+  REQUIRE(first.complete());
+  CHECK(first.lines_sent() == 2);
+
+  SessionReport idle = sync.Run();
+  CHECK(idle.complete());
+  CHECK(idle.lines_sent() == 0);
+
+  testing::AppendFile(transcript, "{\"n\":2}\n{\"n\":3,\"partial");  // the last line is not complete yet
+  SessionReport second = sync.Run();
+  REQUIRE(second.complete());
+  CHECK(second.lines_sent() == 1);
+  CHECK(sink.inits == 1);
+
+  // A pass that fails re-inits on the next one and resumes where the sink is.
+  testing::AppendFile(transcript, "\"}\n");
+  sink.forget_at = {sink.chunk_calls + 1, sink.chunk_calls + 2, sink.chunk_calls + 3, sink.chunk_calls + 4};
+  SessionReport failed = sync.Run();
+  CHECK_FALSE(failed.complete());
+  sink.forget_at.clear();
+  SessionReport recovered = sync.Run();
+  REQUIRE(recovered.complete());
+  CHECK(recovered.lines_sent() == 1);
+
+  std::vector<std::string> stored = Stored(sink, std::string(kSessionId) + ".jsonl");
+  REQUIRE(stored.size() == 4);
+  CHECK(stored[3] == "{\"n\":3,\"partial\"}");
+}
+
+}  // namespace tsync::agent
