@@ -1,15 +1,16 @@
 #include "agent/cli.h"
 
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
 
 #include "agent/config_command.h"
 #include "agent/exit_codes.h"
+#include "agent/logging.h"
 #include "agent/login_command.h"
 #include "agent/redact_command.h"
 #include "agent/redaction_setup.h"
@@ -19,6 +20,7 @@
 #include "agent/version_command.h"
 #include "agent/scan_report.h"
 #include "agent/session_scan.h"
+#include "agent/status_command.h"
 #include "config/config.h"
 
 #ifndef TSYNC_VERSION
@@ -28,13 +30,6 @@
 namespace tsync::agent {
 
 namespace {
-
-void SetUpLogging(config::LogLevel level) {
-  auto logger = spdlog::stderr_color_mt("tsync");
-  logger->set_pattern("tsync: %^%l%$: %v");
-  spdlog::set_default_logger(logger);
-  spdlog::set_level(spdlog::level::from_str(config::LogLevelName(level)));
-}
 
 std::string AbsoluteFlagPath(const std::string& path) {
   if (path.starts_with("/") || path.starts_with("~/")) return path;
@@ -112,6 +107,12 @@ int RunCli(int argc, char** argv) {
   verify_cmd->add_option("--to", verify.to, "The backend URL or archive directory to check (default: configured)");
   verify_cmd->add_flag("--json", verify.json, "Print one JSON document");
 
+  StatusArgs status;
+  CLI::App* status_cmd = app.add_subcommand(
+      "status", "Config in use, backend reachability and key, redaction, pending and quarantined files, log file");
+  status_cmd->add_option("--to", status.to, "Check this backend URL or archive directory instead of the configured one");
+  status_cmd->add_flag("--json", status.json, "Print one JSON document");
+
   RedactArgs redact_args;
   CLI::App* redact_cmd = app.add_subcommand(
       "redact", "Redact a JSONL transcript (or stdin) as uploads are redacted and write it to stdout");
@@ -158,7 +159,7 @@ int RunCli(int argc, char** argv) {
 
   // Logging starts at "warn" so config problems are visible before the
   // configured level is known.
-  SetUpLogging(config::LogLevel::kWarn);
+  StartLogging(config::LogLevel::kWarn);
 
   // --- Account and configuration: login, logout, config, version ---
   // Dispatched before the common LoadConfig: `version` needs no
@@ -175,7 +176,14 @@ int RunCli(int argc, char** argv) {
 
   Result<config::LoadedConfig> loaded = config::LoadConfig(config::ProcessEnvironment(), flags);
   if (!loaded.ok()) return Fail(loaded.status());
-  spdlog::set_level(spdlog::level::from_str(config::LogLevelName(loaded->config.log_level)));
+  // The terminal gets warnings and errors unless a level was chosen; the log
+  // file gets the configured level (info by default).
+  const config::LogLevel level = loaded->config.log_level;
+  SetStderrLevel(loaded->sources.log_level == config::Source::kDefault ? std::max(level, config::LogLevel::kWarn)
+                                                                       : level);
+  if (Status st = AddLogFile(loaded->config.state_dir, level); !st.ok()) spdlog::warn("{}", st.message());
+
+  if (status_cmd->parsed()) return RunStatus(*loaded, status, std::cout);
 
   if (scan_cmd->parsed()) return RunScan(loaded->config, scan);
   if (save_cmd->parsed()) return RunSave(loaded->config, save, std::cout);

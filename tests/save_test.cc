@@ -16,6 +16,7 @@
 
 #include "config/config.h"
 #include "tests/refserver_process.h"
+#include "tests/samples_home.h"
 #include "tests/test_util.h"
 #include "testdata/session_generator.h"
 #include "uploader/archive_sink.h"
@@ -25,27 +26,9 @@
 namespace tsync::testing {
 namespace {
 
-constexpr const char* kPlain = "f77208d6-3db0-4287-a546-37ae05a6bf08";
-constexpr const char* kWithAgent = "29a570ad-a0aa-4b9d-bb21-a8fcb685d10e";
-
-struct SaveFixture {
-  TempDir home;
-  std::string claude = home / ".claude";
-  std::string project = claude + "/projects/-home-dev-demo-project";
-
-  SaveFixture() {
-    std::filesystem::create_directories(claude + "/projects");
-    std::filesystem::copy(std::string(TSYNC_SAMPLES_DIR) + "/claude-code-2.1.328/-home-dev-demo-project", project,
-                          std::filesystem::copy_options::recursive);
-  }
-  ProcessResult Run(std::vector<std::string> args, std::vector<std::string> env = {}) const {
-    args.insert(args.begin(), TSYNC_BINARY);
-    env.push_back("HOME=" + home.path());
-    env.push_back("PATH=/usr/bin:/bin");
-    env.push_back("CLAUDE_CONFIG_DIR=" + claude);
-    return RunProcess(args, env);
-  }
-};
+constexpr const char* kPlain = kSamplePlain;
+constexpr const char* kWithAgent = kSampleWithAgent;
+using SaveFixture = SamplesHome;
 
 std::vector<std::string> LocalLines(const std::string& path) {
   std::vector<std::string> lines;
