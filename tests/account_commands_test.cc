@@ -208,6 +208,18 @@ TEST_CASE("login — device flow end to end — shows the code, stores the issue
   CHECK(found.status == 200);
 }
 
+TEST_CASE("login — a backend without device login (404) exits 2 and points to --api-key-stdin", "[account]") {
+  RefServer server;
+  AccountFixture fx;
+  // Under a path prefix every route of the refserver is 404.
+  ProcessResult r = fx.Run({"login", "--backend-url", server.url() + "/no-such-prefix"});
+  INFO(r.err);
+  CHECK(r.exit_code == 2);
+  CHECK(Has(r.err, "does not offer device login"));
+  CHECK(Has(r.err, "tsync login --api-key-stdin"));
+  CHECK_FALSE(std::filesystem::exists(fx.config_path));
+}
+
 TEST_CASE("logout — removes the key and keeps the rest — again says not logged in — warns about TSYNC_API_KEY",
           "[account]") {
   AccountFixture fx;
@@ -333,6 +345,9 @@ TEST_CASE("config — a config file that is not JSON is named with its line — 
   ProcessResult logout = fx.Run({"logout"});
   CHECK(logout.exit_code == 2);
   CHECK(Has(logout.err, "line 3"));
+  ProcessResult get = fx.Run({"config", "get"});
+  CHECK(get.exit_code == 2);
+  CHECK(Has(get.err, "line 3"));
   CHECK(fx.Config() == broken);
 }
 
