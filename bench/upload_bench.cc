@@ -32,24 +32,15 @@
 // A benchmark reports; it exits 0 unless it could not run or an upload was
 // not stored completely.
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <signal.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <filesystem>
 #include <memory>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -58,7 +49,7 @@
 
 #include "base/fs.h"
 #include "base/memory.h"
-#include "config/config.h"
+#include "bench/bench_util.h"
 #include "testdata/byte_size.h"
 #include "testdata/session_generator.h"
 #include "tracker/chunk_reader.h"
@@ -68,7 +59,6 @@
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
 using tsync::Result;
 using tsync::Status;
 using tsync::UniqueFd;
@@ -81,18 +71,19 @@ constexpr const char* kFileName = "s.jsonl";
 constexpr double kTargetRatio = 2.0;
 constexpr double kTargetRssMib = 64.0;
 
-double Seconds(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
-double CpuSeconds(const timeval& tv) { return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6; }
-double Mb(uint64_t bytes) { return static_cast<double>(bytes) / 1e6; }
-
-struct Stats {
-  double median = 0, min = 0, max = 0;
-};
-
-Stats Summarize(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return {v[v.size() / 2], v.front(), v.back()};
-}
+using tsync::bench::ChildRun;
+using tsync::bench::Clock;
+using tsync::bench::CurlConfig;
+using tsync::bench::Mb;
+using tsync::bench::RandomKey;
+using tsync::bench::RefServer;
+using tsync::bench::RunProcess;
+using tsync::bench::RunToSuccess;
+using tsync::bench::ScratchDir;
+using tsync::bench::Seconds;
+using tsync::bench::Stats;
+using tsync::bench::Summarize;
+using tsync::bench::WritePrivateFile;
 
 struct Transcript {
   std::string path;
@@ -100,71 +91,21 @@ struct Transcript {
   uint64_t lines = 0;
 };
 
-/// A private scratch directory (0700), removed with everything in it.
-class ScratchDir {
- public:
-  static Result<std::unique_ptr<ScratchDir>> Create(const std::string& parent) {
-    std::string templ = parent + "/tsync-upload-bench-XXXXXX";
-    if (::mkdtemp(templ.data()) == nullptr) return Status::Errno("mkdtemp in " + parent, errno);
-    return std::unique_ptr<ScratchDir>(new ScratchDir(templ));
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  explicit ScratchDir(std::string path) : path_(std::move(path)) {}
-  std::string path_;
-};
-
 // --- chunks, exactly as a sync reads them ---
 
-/// Calls `fn(chunk)` for every non-empty chunk of `path` read with the default
-/// options; returns the seconds spent inside ReadChunk.
+const tsync::bench::UploadFile kFile{"", kFileName, tracker::FileType::kTranscript};
+
 template <typename Fn>
 Result<double> ForEachChunk(const std::string& path, Fn fn) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return Status::Errno("open " + path, errno);
-  tracker::ChunkOptions opt;
-  opt.log_name = kFileName;
-  double read_s = 0;
-  uint64_t offset = 0, line = 1;
-  for (;;) {
-    const auto t0 = Clock::now();
-    Result<tracker::Chunk> c = tracker::ReadChunk(fd.get(), offset, line, opt);
-    read_s += Seconds(t0, Clock::now());
-    if (!c.ok()) return c.status();
-    if (!c->empty()) {
-      if (Status s = fn(*c); !s.ok()) return s;
-    }
-    offset = c->end_offset;
-    line += c->lines.size();
-    if (c->reached_eof) return read_s;
-  }
+  return tsync::bench::ForEachChunk(path, kFileName, fn);
 }
 
 uploader::ChunkRequest RequestFor(const std::string& session_id, const tracker::Chunk& c) {
-  uploader::ChunkRequest req;
-  req.session_id = session_id;
-  req.file_name = kFileName;
-  req.file_type = tracker::FileType::kTranscript;
-  req.first_line = c.first_line;
-  req.lines = c.lines;
-  return req;
+  return tsync::bench::RequestFor(session_id, kFile, c);
 }
 
 Result<std::unique_ptr<uploader::SyncSink>> Connect(int port, const std::string& key, bool compress) {
-  tsync::config::Config config;
-  config.backend_url = "http://127.0.0.1:" + std::to_string(port);
-  config.api_key = key;
-  uploader::SyncClientOptions options;
-  options.version = "bench";
-  options.compress = compress;
-  auto client = uploader::SyncClient::Create(config, std::move(options));
-  if (!client.ok()) return client.status();
-  return std::make_unique<uploader::SyncSink>(std::move(client.value()));
+  return tsync::bench::Connect("http://127.0.0.1:" + std::to_string(port), key, compress);
 }
 
 Result<std::string> InitSession(uploader::Sink& sink, const std::string& external_id, const std::string& path) {
@@ -277,105 +218,6 @@ int BreakdownChild(const std::string& path) {
   return 0;
 }
 
-struct ChildRun {
-  std::string out;      // its stdout
-  int exit_code = -1;   // -1 when it did not exit normally
-  double seconds = 0;   // fork to reaped
-  double max_rss_mib = 0;
-};
-
-/// Runs argv[0] (a path, or a name looked up in PATH) with stdout captured.
-/// OK whatever its exit code; the caller judges that.
-Result<ChildRun> RunProcess(std::vector<std::string> args) {
-  int out[2];
-  if (::pipe2(out, O_CLOEXEC) != 0) return Status::Errno("pipe", errno);
-  const auto t0 = Clock::now();
-  const pid_t pid = ::fork();
-  if (pid < 0) return Status::Errno("fork", errno);
-  if (pid == 0) {
-    ::dup2(out[1], STDOUT_FILENO);
-    std::vector<char*> argv;
-    for (std::string& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    ::execvp(argv[0], argv.data());
-    std::fprintf(stderr, "upload_bench: cannot run %s: %s\n", argv[0], std::strerror(errno));
-    ::_exit(127);
-  }
-  ::close(out[1]);
-  ChildRun run;
-  char buf[4096];
-  for (ssize_t n; (n = ::read(out[0], buf, sizeof buf)) > 0;) run.out.append(buf, static_cast<size_t>(n));
-  ::close(out[0]);
-  int status = 0;
-  struct rusage ru {};
-  if (::wait4(pid, &status, 0, &ru) < 0) return Status::Errno("wait4", errno);
-  run.seconds = Seconds(t0, Clock::now());
-  run.max_rss_mib = static_cast<double>(ru.ru_maxrss) / 1024.0;  // Linux reports KiB
-  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return run;
-}
-
-/// RunProcess that also requires exit code 0.
-Result<ChildRun> RunToSuccess(std::vector<std::string> args) {
-  const std::string name = args[0];
-  Result<ChildRun> run = RunProcess(std::move(args));
-  if (run.ok() && run->exit_code != 0) {
-    return Status::Internal(name + " failed (exit code " + std::to_string(run->exit_code) + ")");
-  }
-  return run;
-}
-
-// --- the reference backend ---
-
-/// tsync-refserver on 127.0.0.1 with its own database; SIGTERM on Stop().
-class RefServer {
- public:
-  ~RefServer() { Stop(); }
-
-  Status Start(const std::string& db, const std::string& keys) {
-    int out[2];
-    if (::pipe2(out, O_CLOEXEC) != 0) return Status::Errno("pipe", errno);
-    pid_ = ::fork();
-    if (pid_ < 0) return Status::Errno("fork", errno);
-    if (pid_ == 0) {
-      ::dup2(out[1], STDOUT_FILENO);
-      ::execl(TSYNC_REFSERVER, TSYNC_REFSERVER, "--port", "0", "--db", db.c_str(), "--keys", keys.c_str(),
-              static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
-    ::close(out[1]);
-    UniqueFd from(out[0]);
-    std::string line;
-    const auto deadline = Clock::now() + std::chrono::seconds(10);
-    for (char c; Clock::now() < deadline;) {
-      pollfd p{from.get(), POLLIN, 0};
-      if (::poll(&p, 1, 100) <= 0) continue;
-      if (::read(from.get(), &c, 1) != 1 || c == '\n') break;
-      line += c;
-    }
-    const std::string prefix = "listening on 127.0.0.1:";
-    if (line.rfind(prefix, 0) != 0) return Status::Internal("tsync-refserver did not start (" TSYNC_REFSERVER ")");
-    port_ = std::atoi(line.c_str() + prefix.size());
-    return Status::Ok();
-  }
-
-  /// Stops the server; returns the CPU seconds (user + system) it used.
-  double Stop() {
-    if (pid_ <= 0) return 0;
-    ::kill(pid_, SIGTERM);
-    struct rusage ru {};
-    ::wait4(pid_, nullptr, 0, &ru);
-    pid_ = -1;
-    return CpuSeconds(ru.ru_utime) + CpuSeconds(ru.ru_stime);
-  }
-
-  int port() const { return port_; }
-
- private:
-  pid_t pid_ = -1;
-  int port_ = 0;
-};
-
 // --- one pass of each contender ---
 
 struct Context {
@@ -413,7 +255,7 @@ Status Verify(int port, const Context& ctx, const std::string& session_id) {
 
 /// Removes the pass's SQLite database (and its WAL files) from the scratch dir.
 void DropDatabase(const Context& ctx, const std::string& name) {
-  for (const char* suffix : {"", "-wal", "-shm"}) ::unlink((ctx.dir + "/" + name + ".db" + suffix).c_str());
+  tsync::bench::DropDatabase(ctx.dir + "/" + name + ".db");
 }
 
 Status StartServer(RefServer& server, const Context& ctx, const std::string& name) {
@@ -444,24 +286,6 @@ Result<PassFigures> OursPass(const Context& ctx, bool compress, int pass) {
   return f;
 }
 
-/// A -K config entry value: quoted, with '\' and '"' escaped.
-std::string Quoted(const std::string& s) {
-  std::string q = "\"";
-  for (char c : s) {
-    if (c == '\\' || c == '"') q += '\\';
-    q += c;
-  }
-  return q + "\"";
-}
-
-Status WritePrivateFile(const std::string& path, std::string_view text, bool sync) {
-  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-  if (!fd.valid()) return Status::Errno("create " + path, errno);
-  if (Status s = tsync::WriteAll(fd.get(), text, path); !s.ok()) return s;
-  if (sync && ::fdatasync(fd.get()) != 0) return Status::Errno("fdatasync " + path, errno);
-  return Status::Ok();
-}
-
 /// The /sync/chunk body of every chunk (the same chunking as ours) for
 /// `session`, written and fsync'd before any clock starts; returns the paths.
 Result<std::vector<std::string>> WriteBodies(const Context& ctx, const std::string& session, uint64_t* bytes) {
@@ -474,19 +298,6 @@ Result<std::vector<std::string>> WriteBodies(const Context& ctx, const std::stri
   });
   if (!read.ok()) return read.status();
   return paths;
-}
-
-/// A curl -K file posting `bodies` to `url` in order with our client's
-/// headers; each request prints its HTTP status on a line.
-std::string CurlConfig(const std::vector<std::string>& bodies, const std::string& url, const std::string& key) {
-  std::string cfg;
-  for (const std::string& body : bodies) {
-    if (!cfg.empty()) cfg += "next\n";
-    cfg += "url = " + Quoted(url) + "\ndata-binary = " + Quoted("@" + body) + "\n";
-    cfg += "header = \"Content-Type: application/json\"\nheader = " + Quoted("Authorization: Bearer " + key) +
-           "\nheader = \"Expect:\"\noutput = \"/dev/null\"\nwrite-out = \"%{http_code}\\n\"\nfail\nsilent\n";
-  }
-  return cfg;
 }
 
 /// A loopback port that refuses connections (bound, never listening) for as
@@ -549,8 +360,7 @@ Result<PassFigures> CurlPass(const Context& ctx, int pass) {
   Result<double> load_s = run.ok() ? CurlLoadSeconds(ctx, *bodies) : run.status();
   for (const std::string& body : *bodies) ::unlink(body.c_str());
   if (!load_s.ok()) return load_s.status();
-  uint64_t ok = 0;
-  for (size_t pos = 0; (pos = run->out.find("200\n", pos)) != std::string::npos; pos += 4) ++ok;
+  const uint64_t ok = tsync::bench::CurlOkCount(run->out);
   if (ok != bodies->size()) {
     return Status::Corrupt("curl got 200 for " + std::to_string(ok) + " of " + std::to_string(bodies->size()) +
                            " chunks");
@@ -581,13 +391,6 @@ Result<Transcript> Generate(const std::string& dir, uint64_t seed, uint64_t byte
               tsync::testdata::FormatByteSize(f.bytes).c_str(), static_cast<unsigned long long>(f.lines),
               static_cast<unsigned long long>(seed), Seconds(t0, Clock::now()));
   return Transcript{f.path, f.bytes, f.lines};
-}
-
-std::string RandomKey() {
-  std::random_device rd;
-  char hex[33];
-  for (int i = 0; i < 4; ++i) std::snprintf(hex + 8 * i, 9, "%08x", rd());
-  return std::string("cfb_bench_") + hex;
 }
 
 void PrintPass(const char* who, const PassFigures& f, uint64_t bytes) {
@@ -707,7 +510,7 @@ int main(int argc, char** argv) {
   }
   ::signal(SIGPIPE, SIG_IGN);
 
-  auto scratch = ScratchDir::Create(dir);
+  auto scratch = ScratchDir::Create(dir, "tsync-upload-bench");
   if (!scratch.ok()) {
     std::fprintf(stderr, "upload_bench: %s\n", scratch.status().ToString().c_str());
     return 1;
