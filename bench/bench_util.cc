@@ -164,6 +164,8 @@ Result<ChildRun> RunToSuccess(std::vector<std::string> args, const ChildOptions&
 
 // --- the reference backend ---
 
+const char* DefaultRefServerPath() { return TSYNC_REFSERVER; }
+
 Status RefServer::Start(const std::string& db, const std::string& keys) {
   int out[2];
   if (::pipe2(out, O_CLOEXEC) != 0) return Status::Errno("pipe", errno);
@@ -171,7 +173,7 @@ Status RefServer::Start(const std::string& db, const std::string& keys) {
   if (pid_ < 0) return Status::Errno("fork", errno);
   if (pid_ == 0) {
     ::dup2(out[1], STDOUT_FILENO);
-    ::execl(TSYNC_REFSERVER, TSYNC_REFSERVER, "--port", "0", "--db", db.c_str(), "--keys", keys.c_str(),
+    ::execl(binary_.c_str(), binary_.c_str(), "--port", "0", "--db", db.c_str(), "--keys", keys.c_str(),
             static_cast<char*>(nullptr));
     ::_exit(127);
   }
@@ -186,7 +188,7 @@ Status RefServer::Start(const std::string& db, const std::string& keys) {
     line += c;
   }
   const std::string prefix = "listening on 127.0.0.1:";
-  if (line.rfind(prefix, 0) != 0) return Status::Internal("tsync-refserver did not start (" TSYNC_REFSERVER ")");
+  if (line.rfind(prefix, 0) != 0) return Status::Internal("tsync-refserver did not start (" + binary_ + ")");
   port_ = std::atoi(line.c_str() + prefix.size());
   return Status::Ok();
 }

@@ -112,11 +112,15 @@ Result<ChildRun> RunProcess(std::vector<std::string> args, const ChildOptions& o
 /// RunProcess that also requires exit code 0.
 Result<ChildRun> RunToSuccess(std::vector<std::string> args, const ChildOptions& options = {});
 
-/// tsync-refserver (the one of this build) on 127.0.0.1 with its own
-/// database; SIGTERM on Stop() or destruction.
+/// The tsync-refserver of this build.
+const char* DefaultRefServerPath();
+
+/// tsync-refserver (by default the one of this build) on 127.0.0.1 with its
+/// own database; SIGTERM on Stop() or destruction.
 class RefServer {
  public:
   RefServer() = default;
+  explicit RefServer(std::string binary) : binary_(std::move(binary)) {}
   ~RefServer() { Stop(); }
   RefServer(const RefServer&) = delete;
   RefServer& operator=(const RefServer&) = delete;
@@ -133,6 +137,7 @@ class RefServer {
   std::string url() const;
 
  private:
+  std::string binary_ = DefaultRefServerPath();
   pid_t pid_ = -1;
   int port_ = 0;
 };

@@ -190,6 +190,7 @@ struct World {
   std::vector<std::string> repos;  // session working directories
   int jobs = 2;
   std::string path_env;            // PATH, so tsync finds git
+  std::string refserver;           // the tsync-refserver binary
 };
 
 /// The whole environment of a tsync run: nothing of the user's leaks in.
@@ -358,7 +359,7 @@ void StopServer(RefServer& server, const World& w, const std::string& name) {
 /// `tsync save --all` over the corpus, verified; then the same again with
 /// nothing new (`idle`).
 Result<Phase> OursPhase(const World& w, const std::string& claude_dir, const Corpus& corpus, Phase* idle) {
-  RefServer server;
+  RefServer server(w.refserver);
   if (Status s = StartServer(server, w, "ours"); !s.ok()) return s;
   const std::vector<std::string> args = {"save", "--all", "--to", server.url(), "--jobs", std::to_string(w.jobs)};
   Result<Phase> phase = RunTsync(w, claude_dir, args, server, "save-all");
@@ -412,7 +413,7 @@ Result<CurlWork> WriteCurlBodies(const World& w, uploader::Sink& sink, const Cor
 
 /// curl -K per list, side by side; verified.
 Result<Phase> CurlPhase(const World& w, const Corpus& corpus) {
-  RefServer server;
+  RefServer server(w.refserver);
   if (Status s = StartServer(server, w, "curl"); !s.ok()) return s;
   auto sink = tsync::bench::Connect(server.url(), w.key);
   if (!sink.ok()) return sink.status();
@@ -502,7 +503,7 @@ Status AppendLine(const std::string& path, const std::string& line) {
 }
 
 Result<ResaveFigures> ResavePhase(const World& w, const std::string& claude_dir, const Corpus& big, int reps) {
-  RefServer server;
+  RefServer server(w.refserver);
   if (Status s = StartServer(server, w, "big"); !s.ok()) return s;
   ResaveFigures fig;
   Result<Phase> first = RunTsync(w, claude_dir, {"save", "--all", "--to", server.url()}, server, "big-first");
@@ -614,6 +615,7 @@ struct Flags {
   uint64_t seed = 42;
   std::string dir;
   bool keep = false;
+  std::string refserver = tsync::bench::DefaultRefServerPath();
 };
 
 int Fail(const std::string& what, const Status& s) {
@@ -627,6 +629,7 @@ Result<World> MakeWorld(const std::string& dir, const Flags& flags) {
   w.dir = dir;
   w.home = dir + "/home";
   w.jobs = flags.jobs;
+  w.refserver = flags.refserver;
   const char* path = std::getenv("PATH");
   w.path_env = path && *path ? path : "/usr/local/bin:/usr/bin:/bin";
   w.keys_path = dir + "/keys";
@@ -685,7 +688,8 @@ int Run(const Flags& flags) {
   auto corpora = Generate(*w, flags);
   if (!corpora.ok()) return Fail("cannot generate sessions", corpora.status());
   const auto& [corpus, big] = *corpora;
-  std::printf("tsync: %s\neach phase: a fresh tsync-refserver (empty database) on 127.0.0.1\n", TSYNC_BINARY);
+  std::printf("tsync: %s\nrefserver: %s\neach phase: a fresh refserver (empty database) on 127.0.0.1\n",
+              TSYNC_BINARY, flags.refserver.c_str());
   PrintLoad("before");
 
   std::printf("  tsync save --all --jobs %d ...\n", w->jobs);
@@ -725,6 +729,7 @@ int main(int argc, char** argv) {
   app.add_option("--resaves", flags.resaves, "one-line re-saves (median reported)")->check(CLI::Range(5, 101));
   app.add_option("--seed", flags.seed, "generator seed");
   app.add_option("--dir", flags.dir, "where the scratch directory is made");
+  app.add_option("--refserver", flags.refserver, "a tsync-refserver binary to use instead of this build's");
   app.add_flag("--keep", flags.keep, "keep the scratch directory (corpus, state, logs) for a closer look");
   CLI11_PARSE(app, argc, argv);
   for (auto [text, out] : {std::pair{&size, &flags.size}, std::pair{&big_size, &flags.big_size}}) {
