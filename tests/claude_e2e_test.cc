@@ -1,0 +1,298 @@
+// End-to-end with the real Claude Code CLI: `claude -p` runs headless against
+// tsync-fake-anthropic (tests/fake_anthropic) and writes a real transcript, a
+// real subagent file and real hook inputs; these tests check what tsync relies
+// on (TRANSCRIPTS.md) against the version scripts/install-claude-code pins.
+//
+// [claude] tests need $TSYNC_CLAUDE_BIN (the installer's last stdout line).
+// Without it they are skipped with a warning — unless TSYNC_REQUIRE_CLAUDE=1
+// (CI), where a missing binary fails. The [fake_anthropic] tests check the
+// stand-in server alone and always run.
+#include <dirent.h>
+
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <simdjson.h>
+
+#include "tests/fake_anthropic/claude_harness.h"
+#include "tests/refserver_process.h"
+#include "tests/test_util.h"
+
+namespace tsync::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+// What the default script (tests/fake_anthropic/default_script.json) makes
+// the agents say; the secrets are fake but shaped to match redact/'s rules.
+constexpr const char* kSubagentPrompt = "TSYNC-E2E subagent task: report the deploy token of this project.";
+constexpr const char* kSubagentReport = "TSYNC-E2E subagent report: the deploy token is ghp_YK0fFWqcajQLE9WVxuXbrFZmU3A6IIRgmKJS.";
+constexpr const char* kFinalReply = "TSYNC-E2E final reply: done.";
+constexpr const char* kFakeAwsKey = "AKIAQ3EGRTZ7WJYK5M2P";
+constexpr const char* kFakeGithubToken = "ghp_YK0fFWqcajQLE9WVxuXbrFZmU3A6IIRgmKJS";
+
+/// The claude binary, or "" after skipping (WARN) or failing (FAIL) as the
+/// environment asks.
+std::string ClaudeOrSkip() {
+  std::string bin = ClaudeBinary();
+  if (!bin.empty()) return bin;
+  if (ClaudeRequired()) {
+    FAIL("TSYNC_REQUIRE_CLAUDE=1 but TSYNC_CLAUDE_BIN does not name an executable claude; run "
+         "scripts/install-claude-code and export TSYNC_CLAUDE_BIN=<its last line>");
+  }
+  WARN("claude is not installed (TSYNC_CLAUDE_BIN unset): skipped; scripts/install-claude-code installs it");
+  return "";
+}
+
+std::vector<std::string> Lines(const std::string& path) {
+  std::vector<std::string> lines;
+  std::string data = ReadWholeFile(path), line;
+  for (char c : data) {
+    if (c != '\n') {
+      line += c;
+    } else if (!line.empty()) {
+      lines.push_back(std::move(line));
+      line.clear();
+    }
+  }
+  return lines;
+}
+
+/// The string at JSON pointer `ptr` in `json`, or "" (also for non-strings).
+std::string Str(const std::string& json, const char* ptr) {
+  simdjson::dom::parser parser;
+  std::string_view v;
+  if (parser.parse(json).at_pointer(ptr).get(v) != simdjson::SUCCESS) return "";
+  return std::string(v);
+}
+
+bool Has(const std::string& haystack, const std::string& needle) { return haystack.find(needle) != std::string::npos; }
+
+/// Files in `dir` whose names start with `prefix` and end with `suffix`.
+std::vector<std::string> FilesIn(const std::string& dir, const std::string& prefix, const std::string& suffix) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    std::string name = e.path().filename().string();
+    if (name.starts_with(prefix) && name.ends_with(suffix)) out.push_back(e.path().string());
+  }
+  return out;
+}
+
+/// settings.json whose hooks append each hook's stdin (one JSON object) and a
+/// newline to `log`.
+std::string HookSettings(const std::string& log) {
+  std::string cmd = "{ cat; echo; } >> '" + log + "'";
+  std::string hook = R"([{"matcher": "*", "hooks": [{"type": "command", "command": ")" + cmd + R"("}]}])";
+  std::string out = "{\"hooks\": {";
+  const char* events[] = {"SessionStart", "UserPromptSubmit", "SubagentStart", "SubagentStop", "Stop", "SessionEnd"};
+  for (size_t i = 0; i < std::size(events); ++i) out += (i ? ", \"" : "\"") + std::string(events[i]) + "\": " + hook;
+  return out + "}}\n";
+}
+
+/// Hook inputs recorded by HookSettings() whose hook_event_name is `event`.
+std::vector<std::string> HookInputs(const std::string& log, const std::string& event) {
+  std::vector<std::string> out;
+  for (std::string& line : Lines(log)) {
+    if (Str(line, "/hook_event_name") == event) out.push_back(std::move(line));
+  }
+  return out;
+}
+
+/// The /v1/messages requests in the fake server's log, as "agent:turn".
+std::vector<std::string> MessageTurns(const std::string& log) {
+  std::vector<std::string> out;
+  for (const std::string& line : Lines(log)) {
+    if (Str(line, "/path") == "/v1/messages") out.push_back(Str(line, "/agent") + ":" + Str(line, "/turn"));
+  }
+  return out;
+}
+
+const std::vector<std::string> kHeadlessFlags = {
+    "--output-format", "json",
+    // Nothing may wait for a person: whatever would prompt is denied. The
+    // default script needs no permission (Agent asks none); a script using
+    // Bash or Edit must name them here.
+    "--permission-prompts", "none", "--allowedTools", "Agent"};
+
+}  // namespace
+
+TEST_CASE("claude e2e: a headless run writes the transcript and a subagent file and fires the hooks", "[claude]") {
+  const std::string claude = ClaudeOrSkip();
+  if (claude.empty()) return;
+  ClaudeSandbox box;
+  const std::string hooks = box.root / "hooks.jsonl";
+  WriteFile(box.config_dir + "/settings.json", HookSettings(hooks));
+  FakeAnthropic api(box.root / "requests.jsonl");
+
+  std::vector<std::string> args = {"-p", "hello"};
+  args.insert(args.end(), kHeadlessFlags.begin(), kHeadlessFlags.end());
+  ClaudeResult r = box.Run(claude, args, api.url());
+  std::printf("claude e2e: claude -p took %.2f s\n", r.seconds);
+  INFO("stdout: " << r.out << "\nstderr: " << r.err);
+  REQUIRE_FALSE(r.timed_out);
+  REQUIRE(r.exit_code == 0);
+  CHECK(Str(r.out, "/subtype") == "success");
+  CHECK(Has(Str(r.out, "/result"), kFakeAwsKey));
+  const std::string session = Str(r.out, "/session_id");
+  REQUIRE(session.size() == 36);
+
+  // Exactly the scripted conversation: main -> subagent -> main, nothing else
+  // (a new probe or side request in a newer Claude Code shows up here).
+  CHECK(MessageTurns(box.root / "requests.jsonl") ==
+        std::vector<std::string>{"main:main-spawns-subagent", "subagent:subagent-reports", "main:main-final"});
+  CHECK(Lines(box.root / "requests.jsonl").size() == 3);
+
+  // The transcript (TRANSCRIPTS.md "Layout on disk").
+  const std::string transcript = box.ProjectsDir() + "/" + session + ".jsonl";
+  REQUIRE(fs::exists(transcript));
+  bool prompt = false, final_reply = false, tool_result = false;
+  for (const std::string& line : Lines(transcript)) {
+    const std::string type = Str(line, "/type");
+    CHECK((type.empty() || Str(line, "/sessionId").empty() || Str(line, "/sessionId") == session));
+    if (type == "user" && Str(line, "/message/content") == "hello") prompt = true;
+    if (type == "user" && Has(line, "\"tool_result\"") && Has(line, kFakeGithubToken)) tool_result = true;
+    if (type == "assistant" && Has(line, kFinalReply) && Has(line, kFakeAwsKey)) final_reply = true;
+  }
+  CHECK(prompt);
+  CHECK(tool_result);  // the subagent's report comes back into the main file
+  CHECK(final_reply);
+
+  // The subagent: 2.1.x layout, <session>/subagents/agent-<id>.jsonl plus a
+  // .meta.json sidecar; nothing in the old layout beside the session.
+  const std::string subagents = box.ProjectsDir() + "/" + session + "/subagents";
+  std::vector<std::string> agent_files = FilesIn(subagents, "agent-", ".jsonl");
+  REQUIRE(agent_files.size() == 1);
+  CHECK(FilesIn(box.ProjectsDir(), "agent-", ".jsonl").empty());
+  const std::string agent_file = agent_files[0];
+  const std::string agent_id = fs::path(agent_file).stem().string().substr(6);
+  bool task = false, report = false;
+  for (const std::string& line : Lines(agent_file)) {
+    CHECK(Str(line, "/agentId") == agent_id);
+    const std::string type = Str(line, "/type");
+    if (type == "user" && Has(line, kSubagentPrompt)) task = true;
+    if (type == "assistant" && Has(line, kSubagentReport)) report = true;
+  }
+  CHECK(task);
+  CHECK(report);
+  const std::string meta = ReadWholeFile(subagents + "/agent-" + agent_id + ".meta.json");
+  CHECK(Str(meta, "/agentType") == "general-purpose");
+  CHECK(Str(meta, "/toolUseId").starts_with("toolu_"));
+
+  // Hooks fire headless, with the session id and the transcript's path.
+  std::vector<std::string> start = HookInputs(hooks, "SessionStart"), end = HookInputs(hooks, "SessionEnd");
+  INFO("hook inputs: " << ReadWholeFile(hooks));
+  REQUIRE(start.size() == 1);
+  REQUIRE(end.size() == 1);
+  for (const std::string& in : {start[0], end[0]}) {
+    CHECK(Str(in, "/session_id") == session);
+    CHECK(Str(in, "/transcript_path") == transcript);
+    CHECK(Str(in, "/cwd") == box.project);
+  }
+  CHECK(Str(start[0], "/source") == "startup");
+  CHECK(!Str(end[0], "/reason").empty());
+  std::vector<std::string> subagent_stop = HookInputs(hooks, "SubagentStop");
+  REQUIRE(subagent_stop.size() == 1);
+  CHECK(Str(subagent_stop[0], "/agent_id") == agent_id);
+  CHECK(Str(subagent_stop[0], "/agent_transcript_path") == agent_file);
+  CHECK(HookInputs(hooks, "Stop").size() == 1);
+}
+
+TEST_CASE("claude e2e: --resume appends to the same transcript and fires SessionStart with source resume",
+          "[claude]") {
+  const std::string claude = ClaudeOrSkip();
+  if (claude.empty()) return;
+  ClaudeSandbox box;
+  const std::string hooks = box.root / "hooks.jsonl";
+  WriteFile(box.config_dir + "/settings.json", HookSettings(hooks));
+  std::vector<std::string> args = {"-p", "hello"};
+  args.insert(args.end(), kHeadlessFlags.begin(), kHeadlessFlags.end());
+  std::string session, transcript;
+  size_t lines_before = 0;
+  {
+    FakeAnthropic api(box.root / "requests1.jsonl");
+    ClaudeResult r = box.Run(claude, args, api.url());
+    INFO("stderr: " << r.err);
+    REQUIRE(r.exit_code == 0);
+    session = Str(r.out, "/session_id");
+    transcript = box.ProjectsDir() + "/" + session + ".jsonl";
+    lines_before = Lines(transcript).size();
+  }
+  FakeAnthropic api(box.root / "requests2.jsonl");  // a fresh script: the same three turns again
+  std::vector<std::string> resume = {"-p", "hello again", "--resume", session};
+  resume.insert(resume.end(), kHeadlessFlags.begin(), kHeadlessFlags.end());
+  ClaudeResult r = box.Run(claude, resume, api.url());
+  std::printf("claude e2e: claude -p --resume took %.2f s\n", r.seconds);
+  INFO("stdout: " << r.out << "\nstderr: " << r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(Str(r.out, "/session_id") == session);
+  CHECK(Lines(transcript).size() > lines_before);
+  CHECK(FilesIn(box.ProjectsDir(), "", ".jsonl").size() == 1);  // no second session file
+  CHECK(FilesIn(box.ProjectsDir() + "/" + session + "/subagents", "agent-", ".jsonl").size() == 2);
+  std::vector<std::string> start = HookInputs(hooks, "SessionStart");
+  REQUIRE(start.size() == 2);
+  CHECK(Str(start[1], "/source") == "resume");
+  CHECK(Str(start[1], "/session_id") == session);
+  CHECK(Str(start[1], "/transcript_path") == transcript);
+  CHECK(HookInputs(hooks, "SessionEnd").size() == 2);
+}
+
+TEST_CASE("fake anthropic: streams scripted turns as SSE and answers JSON, count_tokens and unknown paths",
+          "[fake_anthropic]") {
+  TempDir dir;
+  FakeAnthropic api(dir / "requests.jsonl");
+  const Headers json = {{"Content-Type", "application/json"}, {"x-api-key", "secret-value"}};
+  const std::string first = R"({"model":"m1","stream":true,"tools":[{"name":"Agent"}],)"
+                            R"("messages":[{"role":"user","content":"hello"},{"role":"system","content":"env"}]})";
+  Reply r = Send(api.port(), "POST", "/v1/messages?beta=true", json, first);
+  REQUIRE(r.status == 200);
+  CHECK(r.headers["content-type"] == "text/event-stream");
+  for (const char* e : {"event: message_start", "event: content_block_start", "\"input_json_delta\"",
+                        "event: content_block_stop", "\"stop_reason\":\"tool_use\"", "event: message_stop"}) {
+    CHECK(Has(r.body, e));
+  }
+  // The subagent is recognised by the prompt the server handed out.
+  const std::string sub = std::string(R"({"model":"m1","stream":false,"messages":[{"role":"user","content":")") +
+                          kSubagentPrompt + R"("}]})";
+  r = Send(api.port(), "POST", "/v1/messages", json, sub);
+  REQUIRE(r.status == 200);
+  CHECK(Str(r.body, "/type") == "message");
+  CHECK(Str(r.body, "/content/0/text") == kSubagentReport);
+  CHECK(Str(r.body, "/stop_reason") == "end_turn");
+  CHECK(Str(r.body, "/model") == "m1");
+
+  r = Send(api.port(), "POST", "/v1/messages/count_tokens", json, first);
+  CHECK(r.status == 200);
+  CHECK(Has(r.body, "\"input_tokens\":"));
+  r = Send(api.port(), "GET", "/v1/models", {});
+  CHECK(r.status == 404);
+  CHECK(Str(r.body, "/error/type") == "not_found_error");
+  r = Send(api.port(), "POST", "/v1/messages", json, "not json");
+  CHECK(r.status == 400);
+
+  const std::string log = ReadWholeFile(dir / "requests.jsonl");
+  CHECK(MessageTurns(dir / "requests.jsonl") ==
+        std::vector<std::string>{"main:main-spawns-subagent", "subagent:subagent-reports", ":"});
+  CHECK(Has(log, "\"x-api-key\""));      // header names are logged...
+  CHECK_FALSE(Has(log, "secret-value"));  // ...never their values
+  CHECK(Has(log, "\"path\":\"/v1/models\""));
+  CHECK(Has(log, "\"query\":\"beta=true\""));
+}
+
+TEST_CASE("fake anthropic: a bad script is refused with the turn and field named", "[fake_anthropic]") {
+  TempDir dir;
+  WriteFile(dir / "bad.json", R"({"turns": [{"name": "t1", "match": {"agent": "robot"}, "reply": [{"type": "text", "text": "x"}]}]})");
+  ProcessResult r = RunProcess({TSYNC_FAKE_ANTHROPIC, "--script", dir / "bad.json"}, {});
+  CHECK(r.exit_code == 2);
+  CHECK(Has(r.err, "turns[0] (t1)"));
+  CHECK(Has(r.err, "match.agent"));
+  WriteFile(dir / "bad2.json", R"({"turns": [{"reply": [{"type": "tool_use", "name": "Agent"}]}]})");
+  r = RunProcess({TSYNC_FAKE_ANTHROPIC, "--script", dir / "bad2.json"}, {});
+  CHECK(r.exit_code == 2);
+  CHECK(Has(r.err, "\"input\""));
+}
+
+}  // namespace tsync::testing
