@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <string>
 #include <thread>
 
 namespace tsync::refserver {
@@ -14,17 +15,29 @@ void FaultInjector::Delay() const {
   if (rates_.delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(rates_.delay_ms));
 }
 
-bool FaultInjector::Roll(double p) {
+bool FaultInjector::Roll(double p, const char* kind) {
   if (p <= 0) return false;
   std::lock_guard lock(mu_);
-  return std::uniform_real_distribution<double>(0.0, 1.0)(rng_) < p;
+  if (std::uniform_real_distribution<double>(0.0, 1.0)(rng_) >= p) return false;
+  ++injected_[kind];
+  return true;
 }
 
-bool RateLimiter::Allow(int64_t user_id) {
+std::string FaultInjector::ToJson() {
+  std::lock_guard lock(mu_);
+  std::string out = "{\"injected\":{";
+  for (const auto& [kind, n] : injected_) {
+    if (out.back() != '{') out += ',';
+    out += "\"" + kind + "\":" + std::to_string(n);  // kinds are fixed identifiers
+  }
+  return out + "}}";
+}
+
+bool RateLimiter::Allow(const std::string& key) {
   if (rate_ <= 0) return true;
   auto now = std::chrono::steady_clock::now();
   std::lock_guard lock(mu_);
-  auto [it, fresh] = buckets_.try_emplace(user_id, Bucket{burst_, now});
+  auto [it, fresh] = buckets_.try_emplace(key, Bucket{burst_, now});
   Bucket& b = it->second;
   if (!fresh) {
     double elapsed = std::chrono::duration<double>(now - b.last).count();

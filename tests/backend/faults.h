@@ -1,11 +1,12 @@
 // Fault injection and rate limiting for the reference backend.
 //
 // Clients must survive what the real server and the network do to them
-// (PROTOCOL.md "What the reference backend must enforce"): a share of 503s,
-// connections dropped after the chunk was committed ("stored, reply lost"),
-// connections reset before the body is read, slow replies, and 429 bursts.
+// (PROTOCOL.md "What the reference backend must enforce"): a share of 503s
+// on writes and on reads, connections dropped after the chunk was committed
+// ("stored, reply lost"), connections reset before the body is read, slow
+// replies, and 429s from the per-user and per-IP limiters.
 // Every random decision comes from one seeded generator so a failing run can
-// be replayed with the same --seed.
+// be replayed with the same --seed (given the same order of requests).
 // Thread-safety: FaultInjector and RateLimiter lock internally.
 #pragma once
 
@@ -14,6 +15,7 @@
 #include <map>
 #include <mutex>
 #include <random>
+#include <string>
 
 namespace httplib {
 struct Request;
@@ -22,7 +24,8 @@ struct Request;
 namespace tsync::refserver {
 
 struct FaultRates {
-  double fail = 0;                // 503 before processing
+  double fail = 0;                // 503 before processing a write (POST/PATCH)
+  double read_fail = 0;           // 503 before answering a GET (capabilities excepted)
   double drop_after_commit = 0;   // chunk committed, then no reply
   double reset = 0;               // connection closed before the body is read
   int delay_ms = 0;               // added to every write request
@@ -32,25 +35,31 @@ class FaultInjector {
  public:
   FaultInjector(FaultRates rates, uint64_t seed) : rates_(rates), rng_(seed) {}
 
-  bool ShouldFail() { return Roll(rates_.fail); }
-  bool ShouldDropAfterCommit() { return Roll(rates_.drop_after_commit); }
-  bool ShouldReset() { return Roll(rates_.reset); }
+  bool ShouldFail() { return Roll(rates_.fail, "write_503"); }
+  bool ShouldFailRead() { return Roll(rates_.read_fail, "read_503"); }
+  bool ShouldDropAfterCommit() { return Roll(rates_.drop_after_commit, "drop_after_commit"); }
+  bool ShouldReset() { return Roll(rates_.reset, "reset"); }
   void Delay() const;
+  /// {"injected":{"<kind>":N,...}}: what was injected so far, so tests can
+  /// prove a fault really happened (served at /debug/faults).
+  std::string ToJson();
 
  private:
-  bool Roll(double p);
+  bool Roll(double p, const char* kind);
 
   const FaultRates rates_;
-  std::mutex mu_;
+  std::mutex mu_;  // guards rng_ and injected_
   std::mt19937_64 rng_;
+  std::map<std::string, int64_t> injected_;
 };
 
-/// Token bucket per user shared by init, chunk and event (PROTOCOL.md
-/// "Rate limits"). A rate <= 0 disables limiting.
+/// Token buckets by key: per user for init, chunk and event, and per remote
+/// address for every request (PROTOCOL.md "Rate limits"). A rate <= 0
+/// disables limiting.
 class RateLimiter {
  public:
   RateLimiter(double rate_per_s, double burst) : rate_(rate_per_s), burst_(burst) {}
-  bool Allow(int64_t user_id);
+  bool Allow(const std::string& key);
 
  private:
   struct Bucket {
@@ -60,7 +69,7 @@ class RateLimiter {
   const double rate_;
   const double burst_;
   std::mutex mu_;
-  std::map<int64_t, Bucket> buckets_;
+  std::map<std::string, Bucket> buckets_;
 };
 
 /// Cuts the TCP connection `req` arrived on so the client gets no reply at

@@ -1,12 +1,23 @@
 // tsync-refserver: the reference sync backend tests run against.
 //
 //   tsync-refserver --db FILE --keys FILE [--port N] [--lifecycle-events]
-//                   [--seed N] [--fail-rate P] [--drop-after-commit-rate P]
-//                   [--reset-rate P] [--delay-ms N] [--rate R] [--burst B]
-//                   [--tls-cert FILE --tls-key FILE]
+//                   [--seed N] [--fail-rate P] [--read-fail-rate P]
+//                   [--drop-after-commit-rate P] [--reset-rate P] [--delay-ms N]
+//                   [--rate R] [--burst B] [--ip-rate R] [--ip-burst B]
+//                   [--max-chunks-per-file N] [--tls-cert FILE --tls-key FILE]
 //
 // With --port 0 a free port is chosen; the first stdout line is always
 // "listening on 127.0.0.1:<port>" so the test harness can connect.
+// Faults (seeded by --seed): --fail-rate P answers 503 to that share of
+// POST/PATCH under /api/v1, --read-fail-rate P to that share of GETs there
+// (capabilities excepted), --drop-after-commit-rate stores a chunk and loses
+// its reply, --reset-rate cuts write connections before the body is read,
+// --delay-ms slows every write. Counts of what was injected: GET /debug/faults.
+// Limits (PROTOCOL.md): --rate/--burst per user on init, chunk and event;
+// --ip-rate/--ip-burst per client address on every request but /debug/*
+// (both off by default: Confab's are 2.78/s burst 2000 and 100/s burst 200);
+// --max-chunks-per-file N refuses a file's chunk N+1 with 400 (default
+// 30000, as Confab; the count is stored, so it survives restarts).
 // --tls-cert and --tls-key (PEM, given together) serve HTTPS instead of HTTP,
 // same routes and limits, so tests can check the client's TLS verification.
 //
@@ -14,6 +25,7 @@
 // every file of this target: Debian's libcpp-httplib.so is built with it,
 // and it changes the layout of httplib's classes.
 #include <httplib.h>
+#include <malloc.h>
 #include <openssl/err.h>
 
 #include <csignal>
@@ -59,11 +71,15 @@ bool ParseFlags(int argc, char** argv, Flags* f, std::string* err) {
       else if (name == "--tls-key") f->tls_key = v;
       else if (name == "--seed") f->api.seed = std::stoull(v);
       else if (name == "--fail-rate") f->api.faults.fail = std::stod(v);
+      else if (name == "--read-fail-rate") f->api.faults.read_fail = std::stod(v);
       else if (name == "--drop-after-commit-rate") f->api.faults.drop_after_commit = std::stod(v);
       else if (name == "--reset-rate") f->api.faults.reset = std::stod(v);
       else if (name == "--delay-ms") f->api.faults.delay_ms = std::stoi(v);
       else if (name == "--rate") f->api.rate = std::stod(v);
       else if (name == "--burst") f->api.burst = std::stod(v);
+      else if (name == "--ip-rate") f->api.ip_rate = std::stod(v);
+      else if (name == "--ip-burst") f->api.ip_burst = std::stod(v);
+      else if (name == "--max-chunks-per-file") f->api.max_chunks_per_file = std::stoll(v);
       else {
         *err = "unknown flag " + name;
         return false;
@@ -75,6 +91,8 @@ bool ParseFlags(int argc, char** argv, Flags* f, std::string* err) {
   }
   if (f->db.empty() || f->keys.empty()) {
     *err = "--db and --keys are required";
+  } else if (f->api.max_chunks_per_file < 1) {
+    *err = "--max-chunks-per-file must be at least 1";
   } else if (f->tls_cert.empty() != f->tls_key.empty()) {
     *err = "--tls-cert and --tls-key must be given together";
   }
@@ -127,6 +145,11 @@ int Run(int argc, char** argv) {
     return 2;
   }
   std::signal(SIGPIPE, SIG_IGN);  // aborted connections must not kill us
+  // Buffers up to 32 MiB (SQLite builds a chunk's 14 MiB record in one) stay
+  // in the heap and are reused, instead of being mapped, faulted in page by
+  // page and unmapped again for every chunk: ~10% of the server's CPU.
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 256 << 20);
   Store store;
   Status s = store.Open(flags.db);
   if (s.ok()) s = LoadKeys(flags.keys, &store);

@@ -1,44 +1,10 @@
 #include "tests/backend/request_checks.h"
 
-#include <zstd.h>
-
 #include <cctype>
-#include <vector>
 
 #include "base/json.h"
 
 namespace tsync::refserver {
-
-bool DecodeBody(std::string_view body, bool zstd, size_t cap, std::string* out) {
-  out->clear();
-  if (!zstd) {
-    if (body.size() > cap) return false;
-    out->assign(body);
-    return true;
-  }
-  // Streamed with a hard stop just past the cap, so a zstd bomb costs at most
-  // cap + one block of memory.
-  ZSTD_DCtx* dctx = ZSTD_createDCtx();
-  ZSTD_inBuffer in{body.data(), body.size(), 0};
-  std::vector<char> buf(ZSTD_DStreamOutSize());
-  size_t last = 1;
-  bool ok = true;
-  while (in.pos < in.size || last != 0) {
-    ZSTD_outBuffer o{buf.data(), buf.size(), 0};
-    last = ZSTD_decompressStream(dctx, &o, &in);
-    if (ZSTD_isError(last) || out->size() + o.pos > cap) {
-      ok = false;
-      break;
-    }
-    out->append(buf.data(), o.pos);
-    if (in.pos == in.size && o.pos == 0 && last != 0) {  // truncated frame
-      ok = false;
-      break;
-    }
-  }
-  ZSTD_freeDCtx(dctx);
-  return ok && !body.empty();
-}
 
 bool IsUuid(std::string_view s) {
   if (s.size() != 36) return false;
@@ -63,12 +29,6 @@ std::string FileNameProblem(std::string_view name) {
     start = end + 1;
   }
   return "";
-}
-
-bool IsJsonDocument(std::string_view line) {
-  thread_local simdjson::dom::parser parser;
-  simdjson::dom::element doc;
-  return parser.parse(line.data(), line.size(), true).get(doc) == simdjson::SUCCESS;
 }
 
 size_t Utf8Chars(std::string_view s) {

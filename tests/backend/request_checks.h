@@ -18,18 +18,11 @@ namespace tsync::refserver {
 constexpr size_t kChunkBodyCap = 16u * 1024 * 1024;
 constexpr size_t kSmallBodyCap = 128u * 1024;
 
-/// Decodes a request body ("zstd" or no encoding) into `out`; false when it
-/// is not valid zstd or decodes to more than `cap` bytes.
-bool DecodeBody(std::string_view body, bool zstd, size_t cap, std::string* out);
-
 /// 8-4-4-4-12 hex digits.
 bool IsUuid(std::string_view s);
 
 /// Why a chunk file_name is unsafe, or empty when it is fine.
 std::string FileNameProblem(std::string_view name);
-
-/// True when `line` parses as one JSON document.
-bool IsJsonDocument(std::string_view line);
 
 /// Number of Unicode code points in valid UTF-8.
 size_t Utf8Chars(std::string_view s);

@@ -28,11 +28,12 @@ bool IsSummaryRoute(const std::string& path) {
   return StartsWith(path, "/api/v1/sessions/") && EndsWith(path, "/summary");
 }
 
-/// The unread body of a rejected request would be parsed as the next
-/// request on a kept-alive connection, so rejections close it.
-void CloseAfterReply(Response& res) { res.set_header("Connection", "close"); }
+/// Scratch memory kept for /sync/chunk: enough for `tsync save --jobs 4`.
+constexpr size_t kKeptScratches = 4;
 
 }  // namespace
+
+void CloseAfterReply(Response& res) { res.set_header("Connection", "close"); }
 
 void JsonError(Response& res, int status, const std::string& message) {
   std::string body = "{\"error\":";
@@ -52,6 +53,8 @@ Api::Api(Store* store, ApiOptions options)
       options_(options),
       faults_(options.faults, options.seed),
       limiter_(options.rate, options.burst),
+      ip_limiter_(options.ip_rate, options.ip_burst),
+      scratch_(kKeptScratches, kChunkBodyCap),
       id_rng_(std::random_device{}()) {}
 
 void Api::Register(httplib::Server* s) {
@@ -62,7 +65,9 @@ void Api::Register(httplib::Server* s) {
   s->Get("/api/v1/capabilities", bind(&Api::HandleCapabilities));
   s->Get("/api/v1/auth/validate", bind(&Api::HandleValidate));
   s->Post("/api/v1/sync/init", bind(&Api::HandleInit));
-  s->Post("/api/v1/sync/chunk", bind(&Api::HandleChunk));
+  s->Post("/api/v1/sync/chunk", [this](const Request& req, Response& res, const httplib::ContentReader& reader) {
+    HandleChunk(req, res, reader);
+  });
   s->Post("/api/v1/sync/event", bind(&Api::HandleEvent));
   s->Get(R"(/api/v1/sessions/by-external-id/(.+))", bind(&Api::HandleByExternalId));
   s->Patch(R"(/api/v1/sessions/(.+)/summary)", bind(&Api::HandleSummary));
@@ -74,9 +79,19 @@ void Api::Register(httplib::Server* s) {
   s->Get("/debug/violations", [this](const Request&, Response& res) {
     res.set_content(violations_.ToJson(), "application/json");
   });
+  s->Get("/debug/faults", [this](const Request&, Response& res) {
+    res.set_content(faults_.ToJson(), "application/json");
+  });
 }
 
 HandlerResponse Api::PreRoute(const Request& req, Response& res) {
+  if (StartsWith(req.path, "/debug/")) return HandlerResponse::Unhandled;  // test introspection, never limited
+  // Confab's global limiter runs before everything else, per client IP.
+  if (!ip_limiter_.Allow(req.remote_addr)) {
+    CloseAfterReply(res);
+    TextError(res, 429, "Too Many Requests");
+    return HandlerResponse::Handled;
+  }
   if (!StartsWith(req.path, kApiPrefix) || req.path == "/api/v1/capabilities") return HandlerResponse::Unhandled;
   bool writes = req.method == "POST" || req.method == "PATCH";
   if (writes) {
@@ -101,12 +116,18 @@ HandlerResponse Api::PreRoute(const Request& req, Response& res) {
     CloseAfterReply(res);
     return HandlerResponse::Handled;
   }
-  if (AcceptsZstd(req.path) && !limiter_.Allow(user->id)) {
+  if (AcceptsZstd(req.path) && !limiter_.Allow("user:" + std::to_string(user->id))) {
     CloseAfterReply(res);
     TextError(res, 429, "Too Many Requests");
     return HandlerResponse::Handled;
   }
-  if (!writes) return HandlerResponse::Unhandled;
+  if (!writes) {
+    if (req.method == "GET" && faults_.ShouldFailRead()) {
+      TextError(res, 503, "Service Unavailable (injected fault)");
+      return HandlerResponse::Handled;
+    }
+    return HandlerResponse::Unhandled;
+  }
   if (faults_.ShouldFail()) {
     CloseAfterReply(res);
     TextError(res, 503, "Service Unavailable (injected fault)");
@@ -139,12 +160,18 @@ std::optional<User> Api::Authenticate(const Request& req, Response& res) {
 
 bool Api::ParseBody(const Request& req, Response& res, size_t cap, simdjson::dom::parser* parser,
                     simdjson::dom::element* root) {
-  std::string decoded;
-  bool zstd = req.get_header_value("Content-Encoding") == "zstd";
+  PaddedBuffer decoded;
+  BodyDecoder decoder(req.get_header_value("Content-Encoding") == "zstd", cap, req.body.size(), &decoded);
+  decoder.Feed(req.body.data(), req.body.size());
+  return ParseDecoded(decoder.Finish(), decoded, res, parser, root);
+}
+
+bool ParseDecoded(bool decoded_ok, const PaddedBuffer& decoded, Response& res, simdjson::dom::parser* parser,
+                  simdjson::dom::element* root) {
   // PROTOCOL.md "Size caps": over the cap is 400 (not 413) and the
   // connection is closed; so is a body that is not a JSON object.
-  if (!DecodeBody(req.body, zstd, cap, &decoded) ||
-      parser->parse(decoded).get(*root) != simdjson::SUCCESS || !root->is_object()) {
+  if (!decoded_ok || parser->parse(decoded.data(), decoded.size(), false).get(*root) != simdjson::SUCCESS ||
+      !root->is_object()) {
     CloseAfterReply(res);
     JsonError(res, 400, "Invalid request body");
     return false;

@@ -2,10 +2,19 @@
 // a cpp-httplib Server.
 //
 // Request flow: the pre-routing hook runs before the body is read and
-// applies, in the real server's order, the Content-Type check (415), the
-// Content-Encoding check (415), Bearer auth (401), the per-user rate limit
-// (429), then injected faults (503, reset, delay). Handlers then decode the
-// body (zstd, size caps -> 400), validate, store, and answer.
+// applies, in the real server's order, the per-IP rate limit (429; a global
+// limiter in front of every route but /debug/*), then for /api/v1/* but
+// capabilities the Content-Type check (415), the Content-Encoding check
+// (415), Bearer auth (401), the per-user rate limit on init/chunk/event
+// (429), then injected faults (503 on writes and reads, reset, delay).
+// Handlers then decode the body (zstd, size caps -> 400), validate, store,
+// and answer. /sync/chunk reads its body itself, straight into pooled
+// buffers simdjson parses in place (request_body.h): it is the hot path.
+//
+// Limits (PROTOCOL.md "Rate limits", "Limits"): per user --rate/--burst and
+// per IP --ip-rate/--ip-burst (both off by default, so tests run at full
+// speed; Confab: 2.78/s burst 2000, and 100/s burst 200); chunks per file
+// --max-chunks-per-file (default 30,000, as Confab).
 // Handlers live in sync_routes.cc (init/chunk/event), session_routes.cc
 // (summary, GitHub links, read-back) and account_routes.cc (capabilities,
 // auth, device login, debug).
@@ -25,6 +34,7 @@
 #include <simdjson.h>
 
 #include "tests/backend/faults.h"
+#include "tests/backend/request_body.h"
 #include "tests/backend/request_checks.h"
 #include "tests/backend/store.h"
 
@@ -34,8 +44,11 @@ struct ApiOptions {
   bool lifecycle_events = false;
   FaultRates faults;
   uint64_t seed = 1;
-  double rate = 0;     // requests/s per user; 0 = unlimited
+  double rate = 0;     // init/chunk/event requests/s per user; 0 = unlimited
   double burst = 2000;
+  double ip_rate = 0;  // requests/s per remote address; 0 = unlimited
+  double ip_burst = 200;
+  int64_t max_chunks_per_file = 30'000;
 };
 
 class Api {
@@ -59,10 +72,12 @@ class Api {
 
   // sync_routes.cc
   void HandleInit(const httplib::Request& req, httplib::Response& res);
-  void HandleChunk(const httplib::Request& req, httplib::Response& res);
+  void HandleChunk(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader);
   void HandleEvent(const httplib::Request& req, httplib::Response& res);
-  bool ParseChunk(simdjson::dom::element root, ChunkRequest* chunk, httplib::Response& res);
-  bool ParseChunkLines(simdjson::dom::element root, ChunkRequest* chunk, httplib::Response& res);
+  bool ParseChunk(simdjson::dom::element root, ChunkScratch* scratch, ChunkRequest* chunk, httplib::Response& res);
+  /// Joins the lines into scratch->lines, validating each in place.
+  bool ParseChunkLines(simdjson::dom::element root, ChunkScratch* scratch, ChunkRequest* chunk,
+                       httplib::Response& res);
   bool ParseChunkMetadata(simdjson::dom::element root, ChunkRequest* chunk, httplib::Response& res);
   /// Stores the chunk and writes the reply; true when the fault injector
   /// says this reply is to be lost.
@@ -84,8 +99,10 @@ class Api {
   Store* store_;
   const ApiOptions options_;
   FaultInjector faults_;
-  RateLimiter limiter_;
+  RateLimiter limiter_;     // per user
+  RateLimiter ip_limiter_;  // per remote address
   Violations violations_;
+  ScratchPool scratch_;
 
   std::mutex mu_;  // guards everything below
   std::mt19937_64 id_rng_;
@@ -97,6 +114,13 @@ class Api {
   std::map<std::string, DeviceGrant> device_grants_;
 };
 
+/// The unread body of a rejected request would be parsed as the next
+/// request on a kept-alive connection, so rejections close it.
+void CloseAfterReply(httplib::Response& res);
+/// Parses a decoded body as a JSON object; answers 400 itself (and closes
+/// the connection) when decoding failed or it is not one.
+bool ParseDecoded(bool decoded_ok, const PaddedBuffer& decoded, httplib::Response& res,
+                  simdjson::dom::parser* parser, simdjson::dom::element* root);
 /// Writes `{"error": message}` with `status`.
 void JsonError(httplib::Response& res, int status, const std::string& message);
 /// Writes a text/plain body with `status`.

@@ -1,24 +1,32 @@
 // Store: the reference backend's SQLite database (users, API keys, sessions,
-// files, lines, events, summaries, GitHub links).
+// files, chunks, events, summaries, GitHub links).
 //
 // Every mutation runs in one transaction, so a chunk is either stored whole
 // or not at all (PROTOCOL.md /sync/chunk: "the chunk may have been stored even
 // though the reply was lost" must mean *whole*). Tests read lines back to prove
 // nothing was lost or duplicated.
+// A chunk is one row (its lines joined by '\n' in one blob), as the real
+// server keeps one object per chunk: a 14 MiB chunk is one insert, not
+// thousands, and the per-file chunk count (PROTOCOL.md "Limits") is a column
+// that survives restarts. Pages are 64 KiB, the journal is a rollback
+// journal (store.cc says why) and statements are prepared once.
 // Thread-safety: all methods are safe to call concurrently; one connection is
-// shared behind a mutex (the reference server favours simplicity over speed).
+// shared behind a mutex.
 #pragma once
 
 #include <cstdint>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "base/status.h"
 
 struct sqlite3;
+struct sqlite3_stmt;
 
 namespace tsync::refserver {
 
@@ -54,16 +62,24 @@ struct ChunkRequest {
   std::string file_name;
   std::string file_type;
   int64_t first_line = 0;
-  std::vector<std::string> lines;
+  /// The lines joined by '\n' (no newline after the last); owned by the caller.
+  std::string_view lines;
+  int64_t line_count = 0;
   std::optional<std::string> summary;             // transcript chunks only
   std::optional<std::string> first_user_message;  // first write wins
 };
 
-/// Result of AppendChunk: ok, or the line the server expected instead.
+/// Result of AppendChunk.
 struct ChunkOutcome {
-  bool contiguous = false;
+  enum class Kind {
+    kStored,
+    kNotContiguous,  // first_line != expected_first_line; nothing stored
+    kTooManyChunks,  // the file already holds the maximum; nothing stored
+  };
+  Kind kind = Kind::kNotContiguous;
   int64_t expected_first_line = 0;
   int64_t last_synced_line = 0;
+  int64_t chunk_count = 0;  // chunks stored for the file, this one included
 };
 
 struct GithubLink {
@@ -79,7 +95,8 @@ class Store {
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
 
-  /// Opens (creating if needed) the database at `path` in WAL mode.
+  /// Opens (creating if needed) the database at `path`. A database in
+  /// another layout (an older refserver's) is refused.
   Status Open(const std::string& path);
 
   /// Binds `key` to user `user_id`, creating or renaming the user.
@@ -94,8 +111,10 @@ class Store {
   /// Every session (any user, any provider) with this external id.
   std::vector<SessionRef> FindByExternalId(const std::string& external_id);
 
-  /// Appends lines atomically when first_line is contiguous.
-  Result<ChunkOutcome> AppendChunk(const ChunkRequest& chunk);
+  /// Appends the chunk atomically when first_line is contiguous and the file
+  /// holds fewer than `max_chunks` chunks (checked in that order, as Confab
+  /// does); otherwise stores nothing.
+  Result<ChunkOutcome> AppendChunk(const ChunkRequest& chunk, int64_t max_chunks);
   Status AddEvent(const std::string& session_id, const std::string& type, const std::string& timestamp,
                   const std::string& payload_json);
   Status SetSummary(const std::string& session_id, const std::string& summary);
@@ -109,9 +128,14 @@ class Store {
  private:
   Status Exec(const char* sql);
   Status Fail(const char* what);
+  Status CreateOrCheckSchema(const std::string& path);
+  /// The statement for `sql` (a string literal), prepared on first use and
+  /// kept; nullptr when it does not compile. Callers hold mu_.
+  sqlite3_stmt* Prepared(const char* sql);
 
   std::mutex mu_;
   sqlite3* db_ = nullptr;
+  std::unordered_map<std::string_view, sqlite3_stmt*> statements_;
 };
 
 /// UTC now as RFC 3339 ("2026-01-02T03:04:05Z").

@@ -1,4 +1,5 @@
 // POST /api/v1/sync/init, /sync/chunk, /sync/event (PROTOCOL.md "Endpoints").
+#include <cstring>
 #include <string>
 
 #include "base/json.h"
@@ -27,6 +28,21 @@ bool OptionalString(element obj, const char* key, std::string* out, bool* presen
 std::string FirstLineMessage(int64_t expected, int64_t actual) {
   return "first_line must be " + std::to_string(expected) + " (got " + std::to_string(actual) +
          ") - chunks must be contiguous";
+}
+
+/// Confab says "File has too many chunks (limit: 30000). Consider starting a
+/// new session."; this one also names the file, cut to a readable length at
+/// a UTF-8 boundary (clients show at most a few hundred bytes of a message).
+std::string TooManyChunksMessage(std::string_view file_name, int64_t limit) {
+  constexpr size_t kMaxName = 120;
+  std::string name(file_name.substr(0, kMaxName));
+  if (file_name.size() > kMaxName) {
+    while (!name.empty() && (static_cast<unsigned char>(name.back()) & 0xC0) == 0x80) name.pop_back();
+    if (!name.empty() && (static_cast<unsigned char>(name.back()) & 0x80) != 0) name.pop_back();  // cut lead byte
+    name += "...";
+  }
+  return "File " + name + " has too many chunks (limit: " + std::to_string(limit) +
+         "). Consider starting a new session.";
 }
 
 bool KnownProvider(const std::string& p) {
@@ -97,31 +113,43 @@ void Api::HandleInit(const Request& req, Response& res) {
   res.set_content(w.Take(), "application/json");
 }
 
-bool Api::ParseChunkLines(element root, ChunkRequest* chunk, Response& res) {
+bool Api::ParseChunkLines(element root, ChunkScratch* scratch, ChunkRequest* chunk, Response& res) {
   simdjson::dom::array lines;
   if (root["lines"].get(lines) != simdjson::SUCCESS || lines.size() == 0) {
     JsonError(res, 400, "lines must be a non-empty array");
     return false;
   }
+  // Every line is at least 3 bytes shorter unescaped than in the body
+  // (quotes, comma), so joined with '\n' they fit in the body's size.
+  PaddedBuffer& joined = scratch->lines;
+  joined.Clear();
+  joined.Reserve(scratch->body.size());
+  int64_t count = 0;
   for (element v : lines) {
     std::string_view line;
     if (v.get(line) != simdjson::SUCCESS) {
       JsonError(res, 400, "lines must be strings");
       return false;
     }
+    const int64_t line_no = chunk->first_line + count;
     // Stricter than Confab, which would silently split such lines.
-    if (line.find_first_of("\r\n") != std::string_view::npos) {
-      Violation(res, "line_newline", "line " + std::to_string(chunk->first_line + chunk->lines.size()) +
-                                         " contains a newline or carriage return");
+    if (std::memchr(line.data(), '\n', line.size()) != nullptr ||
+        std::memchr(line.data(), '\r', line.size()) != nullptr) {
+      Violation(res, "line_newline", "line " + std::to_string(line_no) + " contains a newline or carriage return");
       return false;
     }
-    if (!line.empty() && !IsJsonDocument(line)) {
-      Violation(res, "line_not_json",
-                "line " + std::to_string(chunk->first_line + chunk->lines.size()) + " is not valid JSON");
+    if (count > 0) joined.Append('\n');
+    const size_t start = joined.size();
+    joined.Append(line.data(), line.size());
+    // Validated where it now lies: the joined buffer keeps simdjson's padding.
+    if (!line.empty() && !IsJsonDocumentPadded(scratch->line_parser, joined.data() + start, line.size())) {
+      Violation(res, "line_not_json", "line " + std::to_string(line_no) + " is not valid JSON");
       return false;
     }
-    chunk->lines.emplace_back(line);
+    ++count;
   }
+  chunk->lines = joined.view();
+  chunk->line_count = count;
   return true;
 }
 
@@ -153,7 +181,7 @@ bool Api::ParseChunkMetadata(element root, ChunkRequest* chunk, Response& res) {
   return true;
 }
 
-bool Api::ParseChunk(element root, ChunkRequest* chunk, Response& res) {
+bool Api::ParseChunk(element root, ChunkScratch* scratch, ChunkRequest* chunk, Response& res) {
   if (!OptionalString(root, "file_name", &chunk->file_name) || chunk->file_name.empty()) {
     JsonError(res, 400, "file_name is required");
     return false;
@@ -177,17 +205,26 @@ bool Api::ParseChunk(element root, ChunkRequest* chunk, Response& res) {
     return false;
   }
   chunk->first_line = first_line;
-  return ParseChunkLines(root, chunk, res) && ParseChunkMetadata(root, chunk, res);
+  return ParseChunkLines(root, scratch, chunk, res) && ParseChunkMetadata(root, chunk, res);
 }
 
-void Api::HandleChunk(const Request& req, Response& res) {
+void Api::HandleChunk(const Request& req, Response& res, const httplib::ContentReader& reader) {
+  ScratchPool::Lease scratch = scratch_.Take();
+  // The whole body is read before anything is answered, so a kept-alive
+  // connection never sees the rest of it as the next request.
+  BodyDecoder decoder(req.get_header_value("Content-Encoding") == "zstd", kChunkBodyCap,
+                      static_cast<size_t>(req.get_header_value<uint64_t>("Content-Length")), &scratch->body);
+  const bool received = reader([&](const char* data, size_t n) {
+    decoder.Feed(data, n);
+    return true;
+  });
+  const bool decoded = decoder.Finish() && received;
   std::optional<User> user = Authenticate(req, res);
-  simdjson::dom::parser parser;
   element root;
-  if (!user || !ParseBody(req, res, kChunkBodyCap, &parser, &root)) return;
+  if (!user || !ParseDecoded(decoded, scratch->body, res, &scratch->body_parser, &root)) return;
   ChunkRequest chunk;
   OptionalString(root, "session_id", &chunk.session_id);  // not a string: stays "", so 404
-  if (!OwnedSession(chunk.session_id, *user, res, false) || !ParseChunk(root, &chunk, res)) return;
+  if (!OwnedSession(chunk.session_id, *user, res, false) || !ParseChunk(root, scratch.get(), &chunk, res)) return;
   // PROTOCOL.md: "keep at most one chunk in flight per file"; the real
   // server has no lock, so an overlap here is a client bug.
   std::string key = chunk.session_id + '\0' + chunk.file_name;
@@ -209,13 +246,17 @@ void Api::HandleChunk(const Request& req, Response& res) {
 }
 
 bool Api::StoreChunk(Response& res, const ChunkRequest& chunk) {
-  Result<ChunkOutcome> outcome = store_->AppendChunk(chunk);
+  Result<ChunkOutcome> outcome = store_->AppendChunk(chunk, options_.max_chunks_per_file);
   if (!outcome.ok()) {
     JsonError(res, 500, "Internal server error");
     return false;
   }
-  if (!outcome->contiguous) {
+  if (outcome->kind == ChunkOutcome::Kind::kNotContiguous) {
     JsonError(res, 400, FirstLineMessage(outcome->expected_first_line, chunk.first_line));
+    return false;
+  }
+  if (outcome->kind == ChunkOutcome::Kind::kTooManyChunks) {
+    JsonError(res, 400, TooManyChunksMessage(chunk.file_name, options_.max_chunks_per_file));
     return false;
   }
   JsonWriter w;
