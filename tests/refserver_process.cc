@@ -99,11 +99,22 @@ Reply ParseReply(const std::string& raw) {
 
 Reply Send(int port, const std::string& method, const std::string& target, const Headers& headers,
            const std::string& body) {
+  return SendFrom("", port, method, target, headers, body);
+}
+
+Reply SendFrom(const std::string& source_ip, int port, const std::string& method, const std::string& target,
+               const Headers& headers, const std::string& body) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   REQUIRE(fd >= 0);
   timeval tv{15, 0};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  if (!source_ip.empty()) {
+    sockaddr_in local{};
+    local.sin_family = AF_INET;
+    REQUIRE(inet_pton(AF_INET, source_ip.c_str(), &local.sin_addr) == 1);
+    REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local) == 0);
+  }
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(port));
@@ -126,12 +137,19 @@ Reply Send(int port, const std::string& method, const std::string& target, const
   return ParseReply(raw);
 }
 
-
 int64_t ViolationCount(int port, const char* kind) {
   Reply r = Send(port, "GET", "/debug/violations", {});
   simdjson::dom::parser parser;
   int64_t v = 0;
   if (parser.parse(r.body)["counts"][kind].get(v) != simdjson::SUCCESS) return 0;
+  return v;
+}
+
+int64_t InjectedFaults(int port, const char* kind) {
+  Reply r = Send(port, "GET", "/debug/faults", {});
+  simdjson::dom::parser parser;
+  int64_t v = 0;
+  if (parser.parse(r.body)["injected"][kind].get(v) != simdjson::SUCCESS) return 0;
   return v;
 }
 

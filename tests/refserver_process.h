@@ -60,10 +60,17 @@ Reply ParseReply(const std::string& raw);
 /// One request on a fresh connection ("Connection: close"), reading to EOF.
 Reply Send(int port, const std::string& method, const std::string& target, const Headers& headers,
            const std::string& body = "");
+/// Send from the local address `source_ip` (any 127.x.y.z reaches the
+/// server), so one test can be several clients to per-IP limits.
+Reply SendFrom(const std::string& source_ip, int port, const std::string& method, const std::string& target,
+               const Headers& headers, const std::string& body = "");
 
 /// The server's count of client-bug violations of `kind` (/debug/violations).
 int64_t ViolationCount(int port, const char* kind);
 /// The sum over every kind.
 int64_t TotalViolations(int port);
+/// How many faults of `kind` (write_503, read_503, drop_after_commit, reset)
+/// the server has injected (/debug/faults).
+int64_t InjectedFaults(int port, const char* kind);
 
 }  // namespace tsync::testing

@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -422,6 +423,152 @@ TEST_CASE("refserver: injected faults", "[refserver]") {
     CHECK(Send(port, "GET", "/api/v1/sessions/" + sid + "/files", Auth()).status == 200);
     CHECK(Init(port, "rl", "k2").size() == 36);
   }
+}
+
+TEST_CASE("refserver: chunk N+1 of a file is refused with nothing stored — and the count survives a restart",
+          "[refserver]") {
+  RefServer server({"--max-chunks-per-file", "2"});
+  int port = server.port();
+  std::string sid = Init(port, "limit");
+  REQUIRE(Chunk(port, sid, 1, {"{}"}).status == 200);
+  REQUIRE(Chunk(port, sid, 2, {"[1]", ""}).status == 200);
+  const std::string refusal = "File s.jsonl has too many chunks (limit: 2). Consider starting a new session.";
+  Reply over = Chunk(port, sid, 4, {"{\"late\":1}"});
+  CHECK(over.status == 400);
+  CHECK(over.headers["content-type"] == "application/json");
+  CHECK(Field(over.body, "error") == refusal);
+  // Contiguity is checked first, as Confab does.
+  CHECK(Field(Chunk(port, sid, 9, {"{}"}).body, "error") ==
+        "first_line must be 4 (got 9) - chunks must be contiguous");
+  CHECK(ReadBack(port, sid, "s.jsonl") == "{}\n[1]\n\n");
+  CHECK(Send(port, "GET", "/api/v1/sessions/" + sid + "/files", Auth()).body.find(R"("last_synced_line":3)") !=
+        std::string::npos);
+  // The limit is per file: another file of the session still takes chunks.
+  CHECK(Chunk(port, sid, 1, {"{}"}, "agent-a.jsonl").status == 200);
+
+  server.Restart();
+  port = server.port();
+  CHECK(Field(Chunk(port, sid, 4, {"{\"late\":1}"}).body, "error") == refusal);
+  CHECK(ReadBack(port, sid, "s.jsonl") == "{}\n[1]\n\n");
+  CHECK(Chunk(port, sid, 2, {"{}"}, "agent-a.jsonl").status == 200);
+  CHECK(Chunk(port, sid, 3, {"{}"}, "agent-a.jsonl").status == 400);
+
+  // A long name is cut in the message (at a character boundary), which
+  // still names the limit.
+  std::string long_name;
+  while (long_name.size() < 300) long_name += "d\xc3\xa9";  // "dé": a cut could split the é
+  long_name += ".jsonl";
+  REQUIRE(Chunk(port, sid, 1, {"{}"}, long_name).status == 200);
+  REQUIRE(Chunk(port, sid, 2, {"{}"}, long_name).status == 200);
+  std::string message = Field(Chunk(port, sid, 3, {"{}"}, long_name).body, "error");
+  CHECK(message.size() < 200);
+  CHECK(message.find("... has too many chunks (limit: 2)") != std::string::npos);
+  CHECK(message.rfind("File d\xc3\xa9", 0) == 0);
+  CHECK(message.find("\xc3...") == std::string::npos);
+}
+
+TEST_CASE("refserver: the per-IP limit answers 429 text/plain without Retry-After — and recovers", "[refserver]") {
+  // One token a second, three in the burst: the fourth request in a row is
+  // refused unless the test stalls for a whole second between two requests.
+  RefServer server({"--ip-rate", "1", "--ip-burst", "3"});
+  int port = server.port();
+  CHECK(Send(port, "GET", "/api/v1/capabilities", {}).status == 200);
+  CHECK(Send(port, "GET", "/api/v1/auth/validate", Auth()).status == 200);
+  CHECK(Send(port, "GET", "/api/v1/auth/validate", Auth()).status == 200);
+  // Before auth and before the Content-Type check, on every route.
+  const std::vector<std::tuple<std::string, std::string, Headers>> refused = {
+      {"GET", "/api/v1/auth/validate", Auth("nope")},
+      {"POST", "/api/v1/sync/init", {{"Content-Type", "text/plain"}}},
+      {"GET", "/api/v1/capabilities", {}}};
+  for (const auto& [method, target, headers] : refused) {
+    Reply r = Send(port, method, target, headers, method == "POST" ? InitBody("ip") : "");
+    CHECK(r.status == 429);
+    CHECK(r.body == "Too Many Requests");
+    CHECK(r.headers["content-type"] == "text/plain");
+    CHECK(r.headers.count("retry-after") == 0);
+    CHECK(r.headers["connection"] == "close");
+  }
+  // Per address: another loopback address has its own bucket.
+  CHECK(SendFrom("127.0.0.2", port, "GET", "/api/v1/auth/validate", Auth()).status == 200);
+  CHECK(Send(port, "GET", "/debug/violations", {}).status == 200);  // /debug/* is never limited
+
+  // A refused request takes no token, so polling finds the refill.
+  int status = 0;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (status != 200 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    status = Send(port, "GET", "/api/v1/auth/validate", Auth()).status;
+    REQUIRE((status == 200 || status == 429));
+  }
+  CHECK(status == 200);
+}
+
+TEST_CASE("refserver: read faults answer 503 to GETs but never to capabilities", "[refserver]") {
+  RefServer server({"--read-fail-rate", "1"});
+  int port = server.port();
+  std::string sid = Init(port, "reads");  // writes are untouched
+  REQUIRE(Chunk(port, sid, 1, {"{}"}).status == 200);
+  for (const std::string& target : {std::string("/api/v1/auth/validate"),
+                                    std::string("/api/v1/sessions/by-external-id/reads"),
+                                    "/api/v1/sessions/" + sid + "/files",
+                                    "/api/v1/sessions/" + sid + "/sync/file?file_name=s.jsonl"}) {
+    Reply r = Send(port, "GET", target, Auth());
+    CHECK(r.status == 503);
+    CHECK(r.headers["content-type"] == "text/plain");
+  }
+  CHECK(Send(port, "GET", "/api/v1/capabilities", {}).status == 200);
+  // Auth still comes first: a bad key is 401, not an injected fault.
+  CHECK(Send(port, "GET", "/api/v1/auth/validate", Auth("nope")).status == 401);
+  CHECK(InjectedFaults(port, "read_503") == 4);
+  CHECK(InjectedFaults(port, "write_503") == 0);
+
+  // At a partial rate some reads fail and some do not, replayably by seed.
+  RefServer half({"--read-fail-rate", "0.5", "--seed", "3"});
+  std::map<int, int> statuses;
+  for (int i = 0; i < 40; ++i) ++statuses[Send(half.port(), "GET", "/api/v1/auth/validate", Auth()).status];
+  CHECK(statuses[200] > 0);
+  CHECK(statuses[503] > 0);
+  CHECK(statuses[200] + statuses[503] == 40);
+  CHECK(InjectedFaults(half.port(), "read_503") == statuses[503]);
+}
+
+TEST_CASE("refserver: big chunks, zstd or plain, read back byte-exact from any offset", "[refserver]") {
+  RefServer server;
+  int port = server.port();
+  std::string sid = Init(port, "big");
+  // ~12 MiB of lines with escapes, non-ASCII, empty lines and one 1 MiB line.
+  std::vector<std::string> lines;
+  size_t bytes = 0;
+  for (int i = 0; bytes < 12u * 1024 * 1024; ++i) {
+    std::string line = i % 97 == 0 ? "" : R"({"i":)" + std::to_string(i) + R"(,"t":"caf\u00e9 \"q\" \\ \/ é)" +
+                                              std::string(static_cast<size_t>(i % 5000), 'x') + "\"}";
+    if (i == 1000) line = R"({"img":")" + std::string(1 << 20, 'A') + "\"}";
+    bytes += line.size();
+    lines.push_back(line);
+  }
+  std::string expected;
+  for (const std::string& l : lines) expected += l + "\n";
+  const std::vector<std::string> first(lines.begin(), lines.begin() + 2000);
+  const std::vector<std::string> rest(lines.begin() + 2000, lines.end());
+  Headers zstd = Json();
+  zstd.emplace_back("Content-Encoding", "zstd");
+  REQUIRE(Send(port, "POST", "/api/v1/sync/chunk", zstd, Zstd(ChunkBody(sid, 1, first))).status == 200);
+  Reply r = Chunk(port, sid, 2001, rest);
+  REQUIRE(r.status == 200);
+  CHECK(IntField(r.body, "last_synced_line") == static_cast<int64_t>(lines.size()));
+  CHECK(ReadBack(port, sid, "s.jsonl") == expected);
+  for (size_t offset : {size_t{1}, size_t{96}, size_t{97}, size_t{1999}, size_t{2000}, size_t{2001},
+                        lines.size() - 1, lines.size()}) {
+    INFO("line_offset " << offset);
+    size_t at = 0;
+    for (size_t i = 0; i < offset; ++i) at = expected.find('\n', at) + 1;
+    CHECK(ReadBack(port, sid, "s.jsonl", static_cast<int>(offset)) == expected.substr(at));
+  }
+  // A bad line anywhere refuses the whole chunk, stores nothing.
+  std::vector<std::string> spoiled(rest.begin(), rest.begin() + 500);
+  spoiled.back() = "{\"unterminated\":";
+  CHECK(Chunk(port, sid, static_cast<int>(lines.size()) + 1, spoiled).status == 422);
+  CHECK(ReadBack(port, sid, "s.jsonl", static_cast<int>(lines.size())).empty());
 }
 
 }  // namespace tsync::testing
