@@ -59,7 +59,8 @@ Status FsyncDir(const std::string& dir) {
   return Status::Ok();
 }
 
-Status WriteFileAtomic(const std::string& path, std::string_view contents, mode_t mode) {
+Status WriteFileAtomic(const std::string& path, std::string_view contents, mode_t mode, Durability durability) {
+  const bool durable = durability == Durability::kDurable;
   std::random_device rd;
   std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(rd());
   UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
@@ -71,14 +72,14 @@ Status WriteFileAtomic(const std::string& path, std::string_view contents, mode_
     return Status::Errno("chmod " + tmp, err);
   }
   Status st = WriteAll(fd.get(), contents, tmp);
-  if (st.ok() && ::fsync(fd.get()) != 0) st = Status::Errno("fsync " + tmp, errno);
+  if (st.ok() && durable && ::fsync(fd.get()) != 0) st = Status::Errno("fsync " + tmp, errno);
   if (st.ok() && ::close(fd.release()) != 0) st = Status::Errno("close " + tmp, errno);
   if (st.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) st = Status::Errno("rename to " + path, errno);
   if (!st.ok()) {
     ::unlink(tmp.c_str());
     return st;
   }
-  return FsyncDir(DirName(path));
+  return durable ? FsyncDir(DirName(path)) : Status::Ok();
 }
 
 Status MakeDirs(const std::string& dir, mode_t mode) {

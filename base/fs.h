@@ -2,7 +2,8 @@
 //
 // Everything tsync persists (config, checkpoints, manifests) is written with
 // WriteFileAtomic: a reader sees the old file or the new one, never a mix,
-// even across a crash or power loss. Thread-safety: stateless functions.
+// even across a crash or power loss (unless the caller asks for
+// Durability::kAtomicOnly, for advisory state). Thread-safety: stateless functions.
 #pragma once
 
 #include <sys/types.h>
@@ -34,10 +35,23 @@ class UniqueFd {
   int fd_ = -1;
 };
 
+/// How hard WriteFileAtomic works to make a write survive power loss.
+enum class Durability {
+  /// fsync the file before the rename and the directory after it: after a
+  /// crash the file holds the old or the new contents (config, manifests).
+  kDurable,
+  /// Temp file + rename only, no fsync: readers never see a mix, but after a
+  /// power loss the file may be old, empty or torn. Only for advisory state
+  /// whose reader detects and ignores a bad file (checkpoints).
+  kAtomicOnly,
+};
+
 /// Writes `contents` to `path` atomically: a temp file in the same directory
-/// (created 0600-style with `mode`), written fully, fsync'd, renamed over
-/// `path`, then the directory fsync'd so the rename itself is durable.
-Status WriteFileAtomic(const std::string& path, std::string_view contents, mode_t mode = 0600);
+/// (created 0600-style with `mode`), written fully, renamed over `path`; with
+/// kDurable the file is fsync'd before the rename and the directory after it
+/// so the rename itself is durable.
+Status WriteFileAtomic(const std::string& path, std::string_view contents, mode_t mode = 0600,
+                       Durability durability = Durability::kDurable);
 
 /// write() until all of `data` is written (EINTR retried); `path` names the
 /// file in the error.

@@ -3,6 +3,7 @@
 
 #include <catch2/catch.hpp>
 #include <cstdio>
+#include <filesystem>
 #include <random>
 
 #include "base/fs.h"
@@ -184,6 +185,21 @@ TEST_CASE("WriteFileAtomic replaces whole files with the requested mode", "[base
   CHECK_FALSE(missing_dir.ok());
   CHECK(missing_dir.kind() == Status::Kind::kIo);
   CHECK(missing_dir.message().find("nope") != std::string::npos);
+}
+
+TEST_CASE("WriteFileAtomic without fsync still replaces whole files and leaves no temp file", "[base][fs]") {
+  testing::TempDir dir;
+  std::string path = dir / "cp.json";
+  REQUIRE(WriteFileAtomic(path, "first", 0600, Durability::kAtomicOnly).ok());
+  REQUIRE(WriteFileAtomic(path, "second, longer", 0640, Durability::kAtomicOnly).ok());
+  CHECK(testing::ReadWholeFile(path) == "second, longer");
+  struct stat st;
+  REQUIRE(::stat(path.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0640);
+  size_t entries = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir.path())) entries += e.is_regular_file();
+  CHECK(entries == 1);
+  CHECK_FALSE(WriteFileAtomic(dir / "nope/x.json", "x", 0600, Durability::kAtomicOnly).ok());
 }
 
 TEST_CASE("ReadFile reports missing and oversized files by kind", "[base][fs]") {

@@ -176,7 +176,10 @@ Status SaveCheckpoint(const std::string& state_dir, const Checkpoint& cp) {
   if (!IsValidSessionId(cp.session_id)) return Status::InvalidInput("refusing to save a checkpoint for an invalid session id");
   Status st = MakeDirs(state_dir + "/sessions", 0700);
   if (!st.ok()) return st;
-  return WriteFileAtomic(CheckpointPath(state_dir, cp.session_id), SerializeCheckpoint(cp), 0600);
+  // Advisory (see checkpoint.h): atomic against concurrent readers, but no
+  // fsync — two per acknowledged chunk were the cost of a save.
+  return WriteFileAtomic(CheckpointPath(state_dir, cp.session_id), SerializeCheckpoint(cp), 0600,
+                         Durability::kAtomicOnly);
 }
 
 LoadedCheckpoint LoadCheckpoint(const std::string& state_dir, const std::string& session_id) {

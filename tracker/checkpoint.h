@@ -2,11 +2,14 @@
 // saved byte offset instead of rescanning every file from its start.
 //
 // Stored at <state_dir>/sessions/<session-id>.json (0600, directory 0700),
-// written atomically (temp, fsync, rename, fsync dir), so a crash leaves the
-// old or the new checkpoint, never a torn one. A checkpoint is only an
-// optimisation: the backend's last_synced_line is authoritative, so a
+// written atomically (temp file, rename) but NOT fsync'd: a reader never sees
+// a half-written checkpoint while tsync runs, and a crash of tsync alone
+// leaves the old or the new one, but after a power loss or kernel crash the
+// file may be old, empty or torn. That is accepted because a checkpoint is
+// only an optimisation: the backend's last_synced_line is authoritative, so a
 // missing, empty, corrupt or foreign-version file is reported and ignored —
 // never fatal — and the files are rescanned (see Resume in session_tracker.h).
+// Durability would cost two fsyncs per acknowledged chunk (bench/save_bench.cc).
 // Thread-safety: free functions; one writer per session (the engine).
 #pragma once
 
