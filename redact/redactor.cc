@@ -1,6 +1,8 @@
 #include "redact/redactor.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 
 #include "redact/catalogue.h"
 #include "redact/json_strings.h"
@@ -34,16 +36,59 @@ struct Redactor::Keyword {
   bool key_fragment = false;
 };
 
+// A rule compiled now (Create's rules) or the first time it is needed
+// (built-in rules). Get() is safe from any number of threads.
+class Redactor::LazyRule {
+ public:
+  explicit LazyRule(RuleSpec spec) : spec_(std::move(spec)) {}
+  explicit LazyRule(std::unique_ptr<CompiledRule> compiled) : spec_(compiled->spec()), compiled_(std::move(compiled)) {
+    std::call_once(once_, [] {});
+  }
+
+  /// Never touches compiled_, so it needs no synchronisation.
+  const RuleSpec& spec() const { return spec_; }
+
+  const CompiledRule& Get() const {
+    std::call_once(once_, [this] {
+      Result<std::unique_ptr<CompiledRule>> c = CompiledRule::Compile(spec_);
+      if (!c.ok()) {
+        // Only built-in rules are lazy, and tests/catalogue_test.cc compiles
+        // each of them: this is a bug in the catalogue. Stop rather than send
+        // a line this rule should have redacted.
+        std::fprintf(stderr, "tsync: bug: built-in %s\n", c.status().message().c_str());
+        std::abort();
+      }
+      compiled_ = std::move(c).value();
+    });
+    return *compiled_;
+  }
+
+ private:
+  const RuleSpec spec_;
+  mutable std::once_flag once_;
+  mutable std::unique_ptr<CompiledRule> compiled_;
+};
+
 Redactor::~Redactor() = default;
 
 Result<std::unique_ptr<Redactor>> Redactor::Create(std::vector<RuleSpec> rules, std::vector<KeyRuleSpec> key_rules) {
+  return Build(std::move(rules), 0, std::move(key_rules));
+}
+
+Result<std::unique_ptr<Redactor>> Redactor::Build(std::vector<RuleSpec> rules, size_t lazy_count,
+                                                  std::vector<KeyRuleSpec> key_rules) {
   std::unique_ptr<Redactor> r(new Redactor());
   std::vector<std::string> words;  // every keyword, once
-  for (RuleSpec& spec : rules) {
+  for (size_t i = 0; i < rules.size(); ++i) {
+    RuleSpec& spec = rules[i];
+    for (const std::string& k : spec.keywords) words.push_back(k);
+    if (i < lazy_count) {
+      r->rules_.push_back(std::make_unique<LazyRule>(std::move(spec)));
+      continue;
+    }
     Result<std::unique_ptr<CompiledRule>> c = CompiledRule::Compile(spec);
     if (!c.ok()) return c.status();
-    for (const std::string& k : spec.keywords) words.push_back(k);
-    r->rules_.push_back(std::move(c).value());
+    r->rules_.push_back(std::make_unique<LazyRule>(std::move(c).value()));
   }
   for (std::string_view f : kKeyFragments) words.emplace_back(f);
   std::sort(words.begin(), words.end());
@@ -88,8 +133,9 @@ Result<std::unique_ptr<Redactor>> Redactor::Create(std::vector<RuleSpec> rules, 
 Result<std::unique_ptr<Redactor>> Redactor::CreateDefault(std::vector<RuleSpec> custom,
                                                           std::vector<KeyRuleSpec> custom_key_rules) {
   std::vector<RuleSpec> all = BuiltinRules();
+  const size_t builtin = all.size();
   for (RuleSpec& c : custom) all.push_back(std::move(c));
-  return Create(std::move(all), std::move(custom_key_rules));
+  return Build(std::move(all), builtin, std::move(custom_key_rules));
 }
 
 void Redactor::CollectHits(std::string_view text, std::vector<std::pair<size_t, const Keyword*>>* hits) const {
@@ -255,7 +301,7 @@ void Redactor::FindSpans(std::string_view text, bool try_json, int depth, std::v
         size_t rule_end = c;
         while (rule_end < group_end && candidates[rule_end].rule == rule_index) ++rule_end;
         if (rule_index != kNoRule) {
-          const CompiledRule& rule = *rules_[rule_index];
+          const CompiledRule& rule = rules_[rule_index]->Get();
           found.clear();
           SearchNearHits(rule, decoded, segments, s, candidates, c, rule_end, &found);
           for (const Span& f : found) spans->push_back({segments.Raw(s, f.begin), segments.Raw(s, f.end), rule.spec().id});

@@ -19,11 +19,20 @@
 // RE2::Set, whose out-of-memory is reported only through its error info and
 // would read as "no match"); when an RE2 DFA exhausts its budget RE2 falls
 // back to its NFA, so a result is slower, never missing.
-// Thread-safety: immutable after Create(); Redact*() may run on any number
-// of threads at once.
+// Compilation: Create() compiles the keyword scan and every rule it is given
+// (so a bad custom rule is reported before anything runs); CreateDefault()
+// compiles its built-in rules lazily instead, each the first time one of its
+// keywords hits, because building all of them took ~22 ms of CPU on every
+// process start (53% of a one-line re-save, bench/save_bench.cc) while a
+// typical line wakes only a few. Built-in rules are known to compile
+// (tests/catalogue_test.cc compiles every one).
+// Thread-safety: logically immutable after Create(); Redact*() may run on
+// any number of threads at once (a lazy rule is compiled once, under its
+// std::once_flag).
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -79,6 +88,7 @@ class Redactor {
  private:
   struct Keyword;
   class Segments;
+  class LazyRule;
   /// A rule to run on a string because one of its keywords hit at raw_pos.
   struct Candidate {
     uint32_t string;
@@ -93,6 +103,10 @@ class Redactor {
   static constexpr size_t kLookback = 128;
   static constexpr size_t kDefaultMaxMatch = 1024;
   Redactor() = default;
+  /// Create() with rules_[0, lazy_count) compiled on first use (built-in,
+  /// known-good rules) and the rest compiled and checked now.
+  static Result<std::unique_ptr<Redactor>> Build(std::vector<RuleSpec> rules, size_t lazy_count,
+                                                 std::vector<KeyRuleSpec> key_rules);
   struct RawSpan;
   RedactResult Redact(std::string_view text, bool try_json) const;
   /// Secret spans of `text` in its own byte offsets. A string whose decoded
@@ -104,7 +118,7 @@ class Redactor {
                       const std::vector<Candidate>& candidates, size_t from, size_t to, std::vector<Span>* found) const;
   void CollectHits(std::string_view text, std::vector<std::pair<size_t, const Keyword*>>* hits) const;
 
-  std::vector<std::unique_ptr<CompiledRule>> rules_;
+  std::vector<std::unique_ptr<LazyRule>> rules_;
   std::vector<std::pair<std::string, std::unique_ptr<RE2>>> key_rules_;
   std::unique_ptr<RE2> keyword_scan_;
   // Lower-cased keyword -> the rules it gates (and whether it is a key-name
