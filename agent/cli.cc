@@ -10,6 +10,7 @@
 
 #include "agent/config_command.h"
 #include "agent/exit_codes.h"
+#include "agent/hook_command.h"
 #include "agent/logging.h"
 #include "agent/login_command.h"
 #include "agent/redact_command.h"
@@ -21,6 +22,8 @@
 #include "agent/scan_report.h"
 #include "agent/session_scan.h"
 #include "agent/status_command.h"
+#include "agent/sync_pending.h"
+#include "agent/watcher.h"
 #include "config/config.h"
 
 #ifndef TSYNC_VERSION
@@ -75,6 +78,10 @@ int RunCli(int argc, char** argv) {
   app.add_option("--claude-dir", claude_dir, "Claude Code's directory (default $CLAUDE_CONFIG_DIR or ~/.claude)");
   app.add_option("--state-dir", state_dir, "Where tsync keeps checkpoints (default ~/.local/state/tsync)");
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error|off");
+  // How hooks hand the API key to the watchers they start: never on a command
+  // line or in an environment (agent/hook_command.h).
+  bool key_from_stdin = false;
+  app.add_flag("--read-api-key-from-stdin", key_from_stdin)->group("");
 
   ScanArgs scan;
   CLI::App* scan_cmd = app.add_subcommand(
@@ -112,6 +119,36 @@ int RunCli(int argc, char** argv) {
       "status", "Config in use, backend reachability and key, redaction, pending and quarantined files, log file");
   status_cmd->add_option("--to", status.to, "Check this backend URL or archive directory instead of the configured one");
   status_cmd->add_flag("--json", status.json, "Print one JSON document");
+
+  // --- Live sync: hooks, the watcher, the pending queue ---
+  std::string hook_event;
+  CLI::App* hook_cmd = app.add_subcommand("hook", "Run by Claude Code's hooks (tsync hooks install); reads the hook "
+                                                  "JSON on stdin, prints nothing, always exits 0");
+  hook_cmd->add_option("event", hook_event, "session-start, session-end, stop, pre-compact, subagent-stop, "
+                                            "user-prompt-submit, post-tool-use")
+      ->required();
+  WatchOptions watch;
+  int64_t claude_pid = 0;
+  uint64_t claude_start = 0;
+  int64_t idle_timeout_s = watch.idle_timeout.count(), flush_bound_s = watch.final_flush_bound.count();
+  CLI::App* watch_cmd = app.add_subcommand("watch", "Follow one session and sync it live (started by the hooks)");
+  watch_cmd->add_option("--session", watch.session.session_id, "Session id")->required();
+  watch_cmd->add_option("--transcript", watch.session.transcript_path, "The session's transcript (absolute)")
+      ->required();
+  watch_cmd->add_option("--claude-pid", claude_pid, "The Claude Code process: the watcher ends when it exits");
+  watch_cmd->add_option("--claude-start", claude_start, "Its start time (/proc/<pid>/stat field 22)");
+  watch_cmd->add_flag("--final", watch.final_only, "Flush, send a pending session end, and exit");
+  watch_cmd->add_option("--idle-timeout", idle_timeout_s, "Seconds without a write before the watcher ends")
+      ->check(CLI::Range(int64_t{1}, int64_t{7 * 86400}));
+  watch_cmd->add_option("--flush-timeout", flush_bound_s, "Bound of the final flush, seconds")
+      ->check(CLI::Range(int64_t{1}, int64_t{600}));
+  bool sync_pending = false;
+  CLI::App* sync_cmd = app.add_subcommand("sync", "Retry sessions whose upload is pending (backend was down)");
+  sync_cmd->add_flag("--pending", sync_pending, "Retry the pending queue")->required();
+  bool sync_background = false;
+  sync_cmd->add_flag("--background", sync_background,
+                     "As hooks run it: leave if another run is busy, retry only sessions whose backoff has passed");
+  // --- end of live sync ---
 
   RedactArgs redact_args;
   CLI::App* redact_cmd = app.add_subcommand(
@@ -156,6 +193,17 @@ int RunCli(int argc, char** argv) {
   if (!claude_dir.empty()) flags.claude_dir = AbsoluteFlagPath(claude_dir);
   if (!state_dir.empty()) flags.state_dir = AbsoluteFlagPath(state_dir);
   if (!log_level.empty()) flags.log_level = log_level;
+  // The same settings for the children that hooks start.
+  std::vector<std::string> global_flags;
+  if (flags.config_path) global_flags.insert(global_flags.end(), {"--config", *flags.config_path});
+  if (flags.claude_dir) global_flags.insert(global_flags.end(), {"--claude-dir", *flags.claude_dir});
+  if (flags.state_dir) global_flags.insert(global_flags.end(), {"--state-dir", *flags.state_dir});
+  if (flags.log_level) global_flags.insert(global_flags.end(), {"--log-level", *flags.log_level});
+  if (key_from_stdin) {
+    std::string key;
+    std::getline(std::cin, key);
+    if (!key.empty()) flags.api_key = key;
+  }
 
   // Logging starts at "warn" so config problems are visible before the
   // configured level is known.
@@ -175,7 +223,11 @@ int RunCli(int argc, char** argv) {
   // --- end of account and configuration ---
 
   Result<config::LoadedConfig> loaded = config::LoadConfig(config::ProcessEnvironment(), flags);
-  if (!loaded.ok()) return Fail(loaded.status());
+  if (!loaded.ok()) {
+    // A hook must never fail Claude Code: the problem is logged, exit 0.
+    const int code = Fail(loaded.status());
+    return hook_cmd->parsed() ? kExitOk : code;
+  }
   // The terminal gets warnings and errors unless a level was chosen; the log
   // file gets the configured level (info by default).
   const config::LogLevel level = loaded->config.log_level;
@@ -183,6 +235,27 @@ int RunCli(int argc, char** argv) {
                                                                        : level);
   if (Status st = AddLogFile(loaded->config.state_dir, level); !st.ok()) spdlog::warn("{}", st.message());
 
+  if (hook_cmd->parsed()) {
+    // Claude Code may show a hook's stderr: everything goes to the log file.
+    SetStderrLevel(config::LogLevel::kOff);
+    std::optional<HookEvent> event = HookEventFromCommand(hook_event);
+    if (!event) {
+      spdlog::warn("hook: unknown event '{}' ignored (reinstall the hooks: tsync hooks install)", hook_event);
+      return kExitOk;
+    }
+    return RunHook(*event, *loaded, global_flags, std::cin);
+  }
+  if (watch_cmd->parsed()) {
+    watch.claude = ProcessId{static_cast<pid_t>(claude_pid), claude_start};
+    watch.idle_timeout = std::chrono::seconds(idle_timeout_s);
+    watch.final_flush_bound = std::chrono::seconds(flush_bound_s);
+    Result<SessionRef> session =
+        CheckSession(watch.session.session_id, watch.session.transcript_path, loaded->config.ProjectsDir());
+    if (!session.ok()) return Fail(session.status());
+    watch.session = *session;
+    return RunWatch(loaded->config, watch);
+  }
+  if (sync_cmd->parsed()) return RunSyncPending(loaded->config, sync_background, std::cout);
   if (status_cmd->parsed()) return RunStatus(*loaded, status, std::cout);
 
   if (scan_cmd->parsed()) return RunScan(loaded->config, scan);

@@ -91,6 +91,7 @@ struct SyncSession::Impl {
   size_t budget;
   int transient_streak = 0;
   bool started = false;     // the checkpoint and metadata are loaded
+  std::string saved_checkpoint;  // what this session last wrote
   bool needs_init = true;   // the next pass starts with Init
   bool first_message_acked = false;
   std::optional<std::string> summary_acked;
@@ -122,11 +123,16 @@ struct SyncSession::Impl {
 
   void SaveCheckpoint() {
     tracker::Checkpoint cp = tracker.Snapshot();
+    // A watcher's idle passes change nothing: no write, no fsync.
+    std::string text = tracker::SerializeCheckpoint(cp);
+    if (text == saved_checkpoint) return;
     if (Status st = tracker::SaveCheckpoint(s.checkpoint_dir_, cp); !st.ok()) {
       // Not fatal: the sink's counts are authoritative; the next run rescans.
       spdlog::warn("session {}: cannot save the checkpoint ({}); the next sync rescans its files",
                    s.session_.session_id, st.ToString());
+      return;
     }
+    saved_checkpoint = std::move(text);
   }
 
   /// cwd and branch from the transcript's head, git_info from one git run.

@@ -1,5 +1,7 @@
 #include "agent/redaction_setup.h"
 
+#include <spdlog/spdlog.h>
+
 namespace tsync::agent {
 
 Result<std::unique_ptr<redact::Redactor>> BuildRedactor(const config::RedactionConfig& redaction) {
@@ -16,6 +18,12 @@ Result<std::unique_ptr<redact::Redactor>> BuildRedactor(const config::RedactionC
                                                   "nothing is uploaded until it compiles)");
   }
   return r;
+}
+
+Result<std::unique_ptr<redact::Redactor>> UploadRedactor(const config::RedactionConfig& redaction) {
+  if (redaction.enabled) return BuildRedactor(redaction);
+  spdlog::warn("redaction is turned off in the config: lines are saved exactly as written, secrets included");
+  return redact::Redactor::Create({}, {});
 }
 
 }  // namespace tsync::agent

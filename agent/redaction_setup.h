@@ -14,4 +14,9 @@ namespace tsync::agent {
 
 Result<std::unique_ptr<redact::Redactor>> BuildRedactor(const config::RedactionConfig& redaction);
 
+/// The redactor uploads use: BuildRedactor when redaction is on; when the
+/// config turns it off, one with no rules, after a warning that secrets are
+/// sent as written.
+Result<std::unique_ptr<redact::Redactor>> UploadRedactor(const config::RedactionConfig& redaction);
+
 }  // namespace tsync::agent

@@ -13,9 +13,11 @@
 #include <thread>
 
 #include "agent/exit_codes.h"
+#include "agent/pending_queue.h"
 #include "agent/progress.h"
 #include "agent/redaction_setup.h"
 #include "agent/scan_report.h"
+#include "agent/session_end.h"
 #include "agent/sync_state.h"
 #include "base/json.h"
 #include "base/sha256.h"
@@ -116,7 +118,8 @@ Result<DestinationName> ResolveDestination(const config::Config& config, const s
   return name;
 }
 
-Result<Destination> OpenDestination(const config::Config& config, const std::string& to) {
+Result<Destination> OpenDestination(const config::Config& config, const std::string& to,
+                                    uploader::SyncClientOptions options) {
   Result<DestinationName> name = ResolveDestination(config, to);
   if (!name.ok()) return name.status();
   Destination dest;
@@ -125,7 +128,6 @@ Result<Destination> OpenDestination(const config::Config& config, const std::str
   if (!url.empty()) {
     config::Config run = config;
     run.backend_url = url;
-    uploader::SyncClientOptions options;
     options.version = TSYNC_VERSION;
     auto client = uploader::SyncClient::Create(run, options);
     if (!client.ok()) return client.status();
@@ -252,19 +254,10 @@ int RunSave(const config::Config& config, const SaveArgs& args, std::ostream& ou
     spdlog::error("{}", dest.status().ToString());
     return ExitCodeFor(dest.status());
   }
-  std::unique_ptr<redact::Redactor> redactor;
-  if (config.redaction.enabled) {
-    Result<std::unique_ptr<redact::Redactor>> built = BuildRedactor(config.redaction);
-    if (!built.ok()) {
-      spdlog::error("{}", built.status().ToString());
-      return ExitCodeFor(built.status());
-    }
-    redactor = std::move(built).value();
-  } else {
-    spdlog::warn("redaction is turned off in the config: lines are saved exactly as written, secrets included");
-    Result<std::unique_ptr<redact::Redactor>> none = redact::Redactor::Create({}, {});
-    if (!none.ok()) return ExitCodeFor(none.status());
-    redactor = std::move(none).value();
+  Result<std::unique_ptr<redact::Redactor>> redactor = UploadRedactor(config.redaction);
+  if (!redactor.ok()) {
+    spdlog::error("{}", redactor.status().ToString());
+    return ExitCodeFor(redactor.status());
   }
 
   ProgressBar progress(STDERR_FILENO, sessions->size());
@@ -280,7 +273,7 @@ int RunSave(const config::Config& config, const SaveArgs& args, std::ostream& ou
   std::atomic<size_t> next{0};
   auto worker = [&] {
     for (size_t i; (i = next.fetch_add(1)) < sessions->size();) {
-      SyncSession sync((*sessions)[i], *dest->sink, *redactor, dest->checkpoint_dir, options);
+      SyncSession sync((*sessions)[i], *dest->sink, **redactor, dest->checkpoint_dir, options);
       reports[i] = sync.Run();
       progress.SessionDone();
     }
@@ -296,6 +289,11 @@ int RunSave(const config::Config& config, const SaveArgs& args, std::ostream& ou
   size_t incomplete = 0;
   for (const SessionReport& r : reports) {
     if (!r.status.ok()) spdlog::error("session {}: {}", r.session.session_id, r.status.ToString());
+    // A session the live sync left pending is done once save completes it
+    // (a pending session end still goes with `tsync sync --pending`).
+    if (args.to.empty() && r.complete() && !HasEndRequest(config.state_dir, r.session.session_id)) {
+      RemovePending(config.state_dir, r.session.session_id);
+    }
     lines += r.lines_sent();
     bytes += r.bytes_sent();
     incomplete += r.complete() ? 0 : 1;

@@ -14,6 +14,7 @@
 #include "agent/session_scan.h"
 #include "config/config.h"
 #include "uploader/sink.h"
+#include "uploader/sync_client.h"
 
 namespace tsync::agent {
 
@@ -53,7 +54,9 @@ Result<DestinationName> ResolveDestination(const config::Config& config, const s
 
 /// <state_dir>/dest-<hash of the destination's location>.
 std::string CheckpointDirFor(const config::Config& config, const std::string& display);
-Result<Destination> OpenDestination(const config::Config& config, const std::string& to);
+/// `client` tunes the backend client (retries, sleeps); its version is set here.
+Result<Destination> OpenDestination(const config::Config& config, const std::string& to,
+                                    uploader::SyncClientOptions client = {});
 
 /// The exit code for a set of session reports.
 int ExitCodeForReports(const std::vector<SessionReport>& reports);

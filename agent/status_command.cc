@@ -8,10 +8,12 @@
 
 #include "agent/exit_codes.h"
 #include "agent/logging.h"
+#include "agent/pending_queue.h"
 #include "agent/redaction_setup.h"
 #include "agent/save_command.h"
 #include "agent/scan_report.h"
 #include "agent/sync_state.h"
+#include "agent/watcher_registry.h"
 #include "base/json.h"
 #include "uploader/sync_client.h"
 
@@ -141,6 +143,8 @@ struct Report {
   std::string redaction_problem;
   size_t rule_count = 0;
   SessionsSummary sessions;
+  std::vector<WatcherEntry> watchers;  // live ones
+  std::vector<PendingEntry> pending;
   int exit_code = kExitOk;
 };
 
@@ -187,6 +191,20 @@ std::string RenderText(const Report& r) {
                                       : "QUARANTINED — " + b.file.quarantined;
       o += "\n";
     }
+  }
+  o += "watchers:    " + std::to_string(r.watchers.size()) + " running\n";
+  for (const WatcherEntry& w : r.watchers) {
+    o += "  " + w.session_id.substr(0, 8) + "  " + WatcherStateName(w.state) + "  pid " +
+         std::to_string(w.process.pid) + "  " + std::to_string(w.files) + " file(s), " +
+         std::to_string(w.lines_synced) + " line(s) synced";
+    if (!w.last_error.empty()) o += "  last error: " + w.last_error;
+    o += "\n";
+  }
+  o += "pending:     " + std::to_string(r.pending.size()) + " session(s) waiting to be retried" +
+       (r.pending.empty() ? "" : " (tsync sync --pending)") + "\n";
+  for (const PendingEntry& p : r.pending) {
+    o += "  " + p.session.session_id + "  " + std::to_string(p.attempts) + " failed retr" +
+         (p.attempts == 1 ? "y" : "ies") + "\n";
   }
   o += "log file:    " + LogFilePath(c.state_dir) + "\n";
   return o;
@@ -242,6 +260,25 @@ std::string RenderJson(const Report& r) {
     w.EndObject();
   }
   w.EndArray().EndObject();
+  w.Key("watchers").BeginArray();
+  for (const WatcherEntry& e : r.watchers) {
+    w.BeginObject();
+    w.Key("session_id").String(e.session_id);
+    w.Key("state").String(WatcherStateName(e.state));
+    w.Key("pid").Int(e.process.pid);
+    w.Key("files").UInt(e.files);
+    w.Key("lines_synced").UInt(e.lines_synced);
+    w.Key("last_upload").Int(e.last_upload);
+    w.Key("last_error").String(e.last_error);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("pending").BeginArray();
+  for (const PendingEntry& p : r.pending) {
+    w.BeginObject().Key("session_id").String(p.session.session_id).Key("attempts").UInt(p.attempts);
+    w.Key("next_attempt").Int(p.next_attempt).EndObject();
+  }
+  w.EndArray();
   w.Key("log_file").String(LogFilePath(c.state_dir));
   w.EndObject();
   return w.Take() + "\n";
@@ -274,6 +311,10 @@ int RunStatus(const config::LoadedConfig& loaded, const StatusArgs& args, std::o
     }
   }
   r.sessions = SummariseSessions(config, CheckpointDirFor(config, name->location));
+  for (WatcherEntry& w : ListWatcherEntries(config.state_dir)) {
+    if (WatcherLive(w)) r.watchers.push_back(std::move(w));
+  }
+  r.pending = ListPending(config.state_dir);
 
   // The most fundamental problem decides the exit code.
   if (!r.redaction_ok) {

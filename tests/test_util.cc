@@ -69,12 +69,14 @@ std::string ReadWholeFile(const std::string& path) {
 
 namespace tsync::testing {
 
-ProcessResult RunProcess(const std::vector<std::string>& argv, const std::vector<std::string>& env) {
+ProcessResult RunProcess(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+                         std::string_view stdin_data) {
   TempDir io;
-  std::string out_path = io / "stdout", err_path = io / "stderr";
+  std::string out_path = io / "stdout", err_path = io / "stderr", in_path = io / "stdin";
+  WriteFile(in_path, stdin_data, 0600);
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 0, in_path.c_str(), O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
   posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
   std::vector<char*> args, envp;

@@ -43,7 +43,9 @@ struct ProcessResult {
 
 /// Runs `argv` with exactly the environment `env` ("NAME=value" entries),
 /// waits for it, and returns its exit code and output.
-ProcessResult RunProcess(const std::vector<std::string>& argv, const std::vector<std::string>& env);
+/// `stdin_data` is what the process reads on stdin (default: nothing, /dev/null).
+ProcessResult RunProcess(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+                         std::string_view stdin_data = {});
 
 /// True when both parse as JSON with the same structure: the same keys in
 /// the same order, the same types and non-string values. Strings may differ

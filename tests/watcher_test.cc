@@ -1,0 +1,396 @@
+// Live sync: hook input checks, the watcher registry and reaper, and the real
+// `tsync hook` / `tsync watch` / `tsync sync --pending` processes against the
+// real refserver — appended lines arrive, a partial line waits, session-end
+// sends one session_end, a killed watcher loses nothing, a backend that is
+// down leaves the session pending until it is back, and the watcher ends
+// with the Claude Code process it belongs to.
+#include <signal.h>
+#include <spawn.h>
+#include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "agent/hook_input.h"
+#include "agent/pending_queue.h"
+#include "agent/process_info.h"
+#include "agent/watcher_registry.h"
+#include "config/config.h"
+#include "tests/refserver_process.h"
+#include "tests/test_util.h"
+#include "uploader/sync_client.h"
+#include "uploader/sync_sink.h"
+
+extern char** environ;
+
+namespace tsync::testing {
+namespace {
+
+using agent::HookEvent;
+using agent::ParseHookInput;
+
+/// Polls `done` every 50 ms for up to `limit`; true once it holds.
+bool WaitFor(const std::function<bool()>& done, std::chrono::milliseconds limit = std::chrono::seconds(15)) {
+  const auto until = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < until) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return done();
+}
+
+struct LiveFixture {
+  TempDir home;
+  std::string claude = home / ".claude";
+  std::string project = claude + "/projects/-home-dev-live";
+  std::string id = "5e1f0c2a-live-4b7e-9d3c-000000000001";
+  std::string transcript = project + "/" + id + ".jsonl";
+  std::string state = home / ".local/state/tsync";
+  std::unique_ptr<RefServer> server = std::make_unique<RefServer>();
+  std::string backend_url = server->url();
+
+  LiveFixture() { std::filesystem::create_directories(project); }
+  ~LiveFixture() {
+    // No watcher may outlive its test.
+    if (std::optional<agent::WatcherEntry> e = agent::ReadWatcherEntry(state, id); e && agent::WatcherLive(*e)) {
+      ::kill(e->process.pid, SIGKILL);
+    }
+  }
+
+  std::vector<std::string> Env() const {
+    return {"HOME=" + home.path(), "PATH=/usr/bin:/bin", "CLAUDE_CONFIG_DIR=" + claude,
+            "TSYNC_BACKEND_URL=" + backend_url, "TSYNC_API_KEY=k1"};
+  }
+  std::string Payload(const std::string& event, const std::string& extra = "") const {
+    return R"({"session_id":")" + id + R"(","transcript_path":")" + transcript + R"(","cwd":"/home/dev/live",)" +
+           R"("hook_event_name":")" + event + "\"" + extra + "}";
+  }
+  ProcessResult Hook(const std::string& event, const std::string& json) const {
+    return RunProcess({TSYNC_BINARY, "hook", event}, Env(), json);
+  }
+  std::optional<agent::WatcherEntry> Watcher() const { return agent::ReadWatcherEntry(state, id); }
+  bool WatcherRunning() const {
+    std::optional<agent::WatcherEntry> e = Watcher();
+    return e && agent::WatcherLive(*e) && e->state == agent::WatcherState::kRunning;
+  }
+  bool WatcherGone() const {
+    std::optional<agent::WatcherEntry> e = Watcher();
+    return !e || !agent::WatcherLive(*e);
+  }
+
+  std::vector<std::string> ServerLines(const std::string& file_name) const {
+    config::Config cfg;
+    cfg.backend_url = server->url();
+    cfg.api_key = "k1";
+    auto client = uploader::SyncClient::Create(cfg);
+    REQUIRE(client.ok());
+    uploader::SyncSink sink(std::move(client.value()));
+    Result<std::string> sid = sink.FindSession(id);
+    if (!sid.ok()) return {};
+    Result<std::vector<std::string>> lines = sink.ReadLines(*sid, file_name, 0);
+    return lines.ok() ? *lines : std::vector<std::string>{};
+  }
+  size_t TranscriptLinesOnServer() const { return ServerLines(id + ".jsonl").size(); }
+
+  /// session_end events the refserver stored for this session.
+  std::vector<std::string> EndPayloads() const {
+    std::vector<std::string> out;
+    sqlite3* db = nullptr;
+    if (sqlite3_open_v2((server->dir() / "db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+      sqlite3_close(db);
+      return out;
+    }
+    sqlite3_stmt* q = nullptr;
+    const char* sql =
+        "SELECT e.payload FROM events e JOIN sessions s ON s.id = e.session_id "
+        "WHERE s.external_id = ?1 AND e.event_type = 'session_end'";
+    if (sqlite3_prepare_v2(db, sql, -1, &q, nullptr) == SQLITE_OK) {
+      sqlite3_bind_text(q, 1, id.c_str(), -1, SQLITE_TRANSIENT);
+      while (sqlite3_step(q) == SQLITE_ROW) out.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(q, 0)));
+    }
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    return out;
+  }
+};
+
+std::string Line(int n) { return R"({"type":"user","n":)" + std::to_string(n) + R"(,"message":{"content":"hi"}})" "\n"; }
+
+void RequireLinesOnce(const LiveFixture& fx, int count) {
+  std::vector<std::string> lines = fx.ServerLines(fx.id + ".jsonl");
+  REQUIRE(lines.size() == static_cast<size_t>(count));
+  for (int i = 0; i < count; ++i) CHECK(lines[i] + "\n" == Line(i));
+}
+
+pid_t Spawn(const std::vector<std::string>& argv, const std::vector<std::string>& env) {
+  std::vector<char*> args, envp;
+  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  for (const std::string& e : env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+  pid_t pid = -1;
+  REQUIRE(::posix_spawn(&pid, args[0], nullptr, nullptr, args.data(), envp.data()) == 0);
+  return pid;
+}
+
+}  // namespace
+
+TEST_CASE("hook input — valid payloads are accepted and hostile ones refused with a reason", "[live]") {
+  TempDir dir;
+  const std::string projects = dir / "projects";
+  std::filesystem::create_directories(projects + "/-p");
+  const std::string ok_path = projects + "/-p/abc-123.jsonl";
+  auto parse = [&](const std::string& json) { return ParseHookInput(HookEvent::kSessionStart, json, projects); };
+
+  Result<agent::HookInput> ok =
+      parse(R"({"session_id":"abc-123","transcript_path":")" + ok_path + R"(","source":"resume"})");
+  REQUIRE(ok.ok());
+  CHECK(ok->session.transcript_path == ok_path);
+  CHECK(ok->session.project_dir == projects + "/-p");
+  CHECK(ok->source == "resume");
+  CHECK(ok->payload_json.find("\"source\":\"resume\"") != std::string::npos);
+
+  auto refused = [&](const std::string& json, const std::string& why) {
+    Result<agent::HookInput> r = parse(json);
+    INFO(json);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().message().find(why) != std::string::npos);
+  };
+  refused("not json", "not a JSON object");
+  refused("[1,2]", "not a JSON object");
+  refused(R"({"transcript_path":")" + ok_path + "\"}", "no session_id");
+  refused(R"({"session_id":"abc-123"})", "no transcript_path");
+  refused(R"({"session_id":"../../etc","transcript_path":")" + ok_path + "\"}", "session_id is not");
+  refused(R"({"session_id":")" + std::string(129, 'a') + R"(","transcript_path":")" + ok_path + "\"}",
+          "session_id is not");
+  refused(R"({"session_id":"passwd","transcript_path":"/etc/passwd"})", "outside the Claude projects dir");
+  refused(R"({"session_id":"abc-123","transcript_path":"relative/abc-123.jsonl"})", "not absolute");
+  refused(R"({"session_id":"abc-123","transcript_path":")" + projects + R"(/-p/../../abc-123.jsonl"})", "'..'");
+  refused(R"({"session_id":"abc-123","transcript_path":")" + projects + R"(/-p/other.jsonl"})", "not named after");
+  refused(R"({"session_id":"abc-123","transcript_path":")" + projects + R"(/abc-123.jsonl"})",
+          "not in a project directory");
+  // A symlinked project directory that leads outside is caught after resolving.
+  std::filesystem::create_directories(dir / "outside");
+  std::filesystem::create_directory_symlink(dir / "outside", projects + "/-evil");
+  refused(R"({"session_id":"abc-123","transcript_path":")" + projects + R"(/-evil/abc-123.jsonl"})",
+          "outside the Claude projects dir");
+  refused(std::string(agent::kMaxHookInputBytes + 1, ' '), "over the 1 MiB cap");
+}
+
+TEST_CASE("watcher registry — a dead pid or a reused pid is not a live watcher and is reaped", "[live]") {
+  TempDir state;
+  agent::WatcherEntry live;
+  live.session_id = "live";
+  live.transcript_path = "/x/live.jsonl";
+  live.process = agent::SelfProcess();
+  live.state = agent::WatcherState::kRunning;
+  REQUIRE(agent::WriteWatcherEntry(state.path(), live).ok());
+
+  agent::WatcherEntry reused = live;  // our pid, another start time: a different process
+  reused.session_id = "reused";
+  reused.process.start_time += 1;
+  REQUIRE(agent::WriteWatcherEntry(state.path(), reused).ok());
+
+  pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  ::waitpid(child, nullptr, 0);
+  agent::WatcherEntry dead = live;
+  dead.session_id = "dead";
+  dead.process = agent::ProcessId{child, 12345};
+  REQUIRE(agent::WriteWatcherEntry(state.path(), dead).ok());
+
+  CHECK(agent::WatcherLive(live));
+  CHECK_FALSE(agent::WatcherLive(reused));
+  CHECK_FALSE(agent::WatcherLive(dead));
+  CHECK(agent::ReapWatchers(state.path()) == 2);
+  std::vector<agent::WatcherEntry> left = agent::ListWatcherEntries(state.path());
+  REQUIRE(left.size() == 1);
+  CHECK(left[0].session_id == "live");
+
+  // The lock admits one holder per session.
+  Result<agent::WatcherLock> first = agent::WatcherLock::TryAcquire(state.path(), "live");
+  REQUIRE(first.ok());
+  pid_t other = ::fork();
+  if (other == 0) {
+    Result<agent::WatcherLock> second = agent::WatcherLock::TryAcquire(state.path(), "live");
+    ::_exit(!second.ok() && second.status().kind() == Status::Kind::kConflict ? 0 : 1);
+  }
+  int status = 0;
+  ::waitpid(other, &status, 0);
+  CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+}
+
+TEST_CASE("pending queue — add keeps the backoff, defer doubles it up to an hour, remove forgets", "[live]") {
+  TempDir state;
+  agent::SessionRef s{"sess-1", "/p", "/p/sess-1.jsonl"};
+  REQUIRE(agent::AddPending(state.path(), s).ok());
+  std::vector<agent::PendingEntry> q = agent::ListPending(state.path());
+  REQUIRE(q.size() == 1);
+  CHECK(q[0].next_attempt == 0);
+  REQUIRE(agent::DeferPending(state.path(), q[0], 1000).ok());
+  REQUIRE(agent::AddPending(state.path(), s).ok());  // already there: its backoff stays
+  q = agent::ListPending(state.path());
+  CHECK(q[0].attempts == 1);
+  CHECK(q[0].next_attempt == 1030);
+  CHECK(agent::PendingBackoffSeconds(2) == 60);
+  CHECK(agent::PendingBackoffSeconds(20) == 3600);
+  CHECK(agent::AnyPending(state.path()));
+  agent::RemovePending(state.path(), "sess-1");
+  CHECK_FALSE(agent::AnyPending(state.path()));
+}
+
+TEST_CASE("live — hooks start one watcher, lines arrive, a partial line waits, session-end sends one end",
+          "[live]") {
+  LiveFixture fx;
+  WriteFile(fx.transcript, Line(0));
+  ProcessResult start = fx.Hook("session-start", fx.Payload("SessionStart", R"(,"source":"startup")"));
+  CHECK(start.exit_code == 0);
+  CHECK(start.out.empty());
+  CHECK(start.err.empty());
+  // A second start (and a Stop every turn) keeps the one watcher.
+  CHECK(fx.Hook("session-start", fx.Payload("SessionStart", R"(,"source":"resume")")).exit_code == 0);
+  REQUIRE(WaitFor([&] { return fx.WatcherRunning(); }));
+  const pid_t watcher = fx.Watcher()->process.pid;
+  REQUIRE(WaitFor([&] { return fx.TranscriptLinesOnServer() == 1; }));
+
+  AppendFile(fx.transcript, Line(1) + Line(2));
+  REQUIRE(WaitFor([&] { return fx.TranscriptLinesOnServer() == 3; }));
+  CHECK(fx.Hook("stop", fx.Payload("Stop")).exit_code == 0);
+  CHECK(fx.Watcher()->process.pid == watcher);
+
+  // Half a line: held back until its newline arrives.
+  const std::string line3 = Line(3);
+  AppendFile(fx.transcript, line3.substr(0, 10));
+  std::this_thread::sleep_for(std::chrono::milliseconds(3000));  // > max_delay and settle: a pass has run
+  CHECK(fx.TranscriptLinesOnServer() == 3);
+  AppendFile(fx.transcript, line3.substr(10));
+  REQUIRE(WaitFor([&] { return fx.TranscriptLinesOnServer() == 4; }));
+
+  AppendFile(fx.transcript, Line(4));  // written just before the end: the final flush carries it
+  ProcessResult end = fx.Hook("session-end", fx.Payload("SessionEnd", R"(,"reason":"prompt_input_exit")"));
+  CHECK(end.exit_code == 0);
+  REQUIRE(WaitFor([&] { return fx.WatcherGone(); }));
+  RequireLinesOnce(fx, 5);
+  std::vector<std::string> ends = fx.EndPayloads();
+  REQUIRE(ends.size() == 1);
+  CHECK(ends[0].find("\"reason\":\"prompt_input_exit\"") != std::string::npos);
+  CHECK(fx.Watcher()->state == agent::WatcherState::kDone);
+  CHECK_FALSE(agent::AnyPending(fx.state));
+  CHECK(TotalViolations(fx.server->port()) == 0);
+}
+
+TEST_CASE("live — a watcher killed with SIGKILL is replaced by the next hook and nothing is lost or doubled",
+          "[live]") {
+  LiveFixture fx;
+  WriteFile(fx.transcript, Line(0) + Line(1));
+  REQUIRE(fx.Hook("session-start", fx.Payload("SessionStart")).exit_code == 0);
+  REQUIRE(WaitFor([&] { return fx.WatcherRunning() && fx.TranscriptLinesOnServer() == 2; }));
+  const agent::ProcessId first = fx.Watcher()->process;
+  ::kill(first.pid, SIGKILL);
+  REQUIRE(WaitFor([&] { return !agent::ProcessAlive(first); }));
+  for (int i = 2; i < 40; ++i) AppendFile(fx.transcript, Line(i));
+
+  REQUIRE(fx.Hook("user-prompt-submit", fx.Payload("UserPromptSubmit")).exit_code == 0);
+  REQUIRE(WaitFor([&] { return fx.WatcherRunning() && fx.Watcher()->process.pid != first.pid; }));
+  REQUIRE(WaitFor([&] { return fx.TranscriptLinesOnServer() == 40; }));
+  REQUIRE(fx.Hook("session-end", fx.Payload("SessionEnd", R"(,"reason":"other")")).exit_code == 0);
+  REQUIRE(WaitFor([&] { return fx.WatcherGone(); }));
+  RequireLinesOnce(fx, 40);
+  CHECK(fx.EndPayloads().size() == 1);
+}
+
+TEST_CASE("live — with the backend down the session stays pending and sync --pending sends it once back",
+          "[live]") {
+  LiveFixture fx;
+  const std::string real_url = fx.backend_url;
+  fx.backend_url = "http://127.0.0.1:1";  // nothing listens
+  WriteFile(fx.transcript, Line(0) + Line(1) + Line(2));
+  REQUIRE(fx.Hook("session-start", fx.Payload("SessionStart")).exit_code == 0);
+  REQUIRE(WaitFor([&] { return agent::AnyPending(fx.state); }));
+  REQUIRE(fx.Hook("session-end", fx.Payload("SessionEnd", R"(,"reason":"logout")")).exit_code == 0);
+  REQUIRE(WaitFor([&] { return fx.WatcherGone(); }, std::chrono::seconds(60)));
+  CHECK(agent::AnyPending(fx.state));
+  CHECK(fx.TranscriptLinesOnServer() == 0);
+
+  fx.backend_url = real_url;  // the backend is back
+  ProcessResult retry = RunProcess({TSYNC_BINARY, "sync", "--pending"}, fx.Env());
+  INFO(retry.out << retry.err);
+  CHECK(retry.exit_code == 0);
+  RequireLinesOnce(fx, 3);
+  std::vector<std::string> ends = fx.EndPayloads();
+  REQUIRE(ends.size() == 1);
+  CHECK(ends[0].find("\"reason\":\"logout\"") != std::string::npos);
+  CHECK_FALSE(agent::AnyPending(fx.state));
+  // Again: nothing left to do, nothing sent twice.
+  CHECK(RunProcess({TSYNC_BINARY, "sync", "--pending"}, fx.Env()).out.find("nothing pending") != std::string::npos);
+  CHECK(fx.EndPayloads().size() == 1);
+}
+
+TEST_CASE("live — the watcher flushes and exits when its Claude Code process exits", "[live]") {
+  LiveFixture fx;
+  WriteFile(fx.transcript, Line(0));
+  const pid_t claude = Spawn({"/bin/sleep", "60"}, {});
+  std::optional<uint64_t> start = agent::ProcessStartTime(claude);
+  REQUIRE(start);
+  const pid_t watcher = Spawn({TSYNC_BINARY, "watch", "--session", fx.id, "--transcript", fx.transcript,
+                               "--claude-pid", std::to_string(claude), "--claude-start", std::to_string(*start)},
+                              fx.Env());
+  REQUIRE(WaitFor([&] { return fx.WatcherRunning() && fx.TranscriptLinesOnServer() == 1; }));
+  AppendFile(fx.transcript, Line(1));
+  ::kill(claude, SIGKILL);
+  ::waitpid(claude, nullptr, 0);
+  int status = 0;
+  REQUIRE(WaitFor([&] { return ::waitpid(watcher, &status, WNOHANG) == watcher; }));
+  CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+  RequireLinesOnce(fx, 2);
+  CHECK(fx.EndPayloads().empty());  // no SessionEnd hook ran: no event is made up
+}
+
+TEST_CASE("live — hostile hook input starts nothing and still exits 0 silently", "[live]") {
+  LiveFixture fx;
+  const std::vector<std::string> inputs = {
+      "", "{", std::string(10u << 20, 'x'), R"({"session_id":"x/../y","transcript_path":"/etc/passwd"})",
+      R"({"session_id":"passwd","transcript_path":"/etc/passwd"})"};
+  for (const std::string& in : inputs) {
+    ProcessResult r = fx.Hook("session-start", in);
+    CHECK(r.exit_code == 0);
+    CHECK(r.out.empty());
+    CHECK(r.err.empty());
+  }
+  CHECK(fx.Hook("no-such-event", fx.Payload("X")).exit_code == 0);
+  CHECK(agent::ListWatcherEntries(fx.state).empty());
+  const std::string log = ReadWholeFile(fx.state + "/logs/tsync.log");
+  CHECK(log.find("input ignored: hook input is not a JSON object") != std::string::npos);
+  CHECK(log.find("outside the Claude projects dir") != std::string::npos);
+  CHECK(log.find("over the 1 MiB cap") != std::string::npos);
+  CHECK(log.find("unknown event 'no-such-event'") != std::string::npos);
+}
+
+TEST_CASE("live — the watcher gets no secret on its command line or in its environment", "[live]") {
+  LiveFixture fx;
+  WriteFile(fx.transcript, Line(0));
+  std::vector<std::string> env = fx.Env();
+  env.push_back("ANTHROPIC_API_KEY=sk-ant-should-not-travel");
+  REQUIRE(RunProcess({TSYNC_BINARY, "hook", "session-start"}, env, fx.Payload("SessionStart")).exit_code == 0);
+  REQUIRE(WaitFor([&] { return fx.WatcherRunning() && fx.TranscriptLinesOnServer() == 1; }));
+  const pid_t pid = fx.Watcher()->process.pid;
+  const std::string cmdline = ReadWholeFile("/proc/" + std::to_string(pid) + "/cmdline");
+  const std::string environ_text = ReadWholeFile("/proc/" + std::to_string(pid) + "/environ");
+  CHECK(cmdline.find("watch") != std::string::npos);
+  CHECK(cmdline.find("k1") == std::string::npos);
+  CHECK(environ_text.find("TSYNC_API_KEY") == std::string::npos);
+  CHECK(environ_text.find("ANTHROPIC_API_KEY") == std::string::npos);
+  CHECK(environ_text.find("HOME=" + fx.home.path()) != std::string::npos);
+  REQUIRE(fx.Hook("session-end", fx.Payload("SessionEnd")).exit_code == 0);
+  REQUIRE(WaitFor([&] { return fx.WatcherGone(); }));
+}
+
+}  // namespace tsync::testing
