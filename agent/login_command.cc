@@ -27,6 +27,7 @@ using std::chrono::seconds;
 using uploader::DeviceToken;
 
 constexpr milliseconds kSlowDownStep = seconds(5);  // RFC 8628 §3.5
+constexpr int64_t kMaxLoginSeconds = 3600;          // longest expires_in honoured
 
 int Fail(const Status& status) {
   spdlog::error("{}", status.ToString());
@@ -154,7 +155,7 @@ Result<std::string> ObtainKeyByDevice(const config::Config& config, const config
   }
   out << "To log in, open this page in a browser:\n\n    " << Printable(code->verification_uri)
       << "\n\nand enter the code:  " << Printable(code->user_code) << "\n\nWaiting for approval (the code expires in "
-      << std::max<int64_t>(1, code->expires_in / 60) << " min)...\n"
+      << std::clamp<int64_t>(code->expires_in / 60, 1, kMaxLoginSeconds / 60) << " min)...\n"
       << std::flush;
   PollOptions options;
   options.interval_override = DevicePollOverride(env, config.backend_url);
@@ -212,9 +213,11 @@ PollClock RealPollClock() {
 
 Result<std::string> AwaitDeviceToken(const uploader::DeviceCode& code, const DeviceTokenPoll& poll,
                                      const PollClock& clock, const PollOptions& options) {
-  const seconds lifetime(code.expires_in > 0 ? code.expires_in : 300);
+  // Clamped so a hostile or broken reply cannot overflow the clock arithmetic
+  // or keep tsync waiting for days.
+  const seconds lifetime(code.expires_in > 0 ? std::min<int64_t>(code.expires_in, kMaxLoginSeconds) : 300);
   const auto deadline = clock.now() + lifetime;
-  milliseconds wait = options.interval_override.value_or(seconds(std::max<int64_t>(code.interval, 1)));
+  milliseconds wait = options.interval_override.value_or(seconds(std::clamp<int64_t>(code.interval, 1, 300)));
   int failures = 0;
   for (;;) {
     if (clock.now() + wait > deadline) {
@@ -232,7 +235,9 @@ Result<std::string> AwaitDeviceToken(const uploader::DeviceCode& code, const Dev
         spdlog::warn("waiting for the login: {}; trying again", r.status().message());
         continue;
       }
-      return Reword(r.status(), "the backend stopped answering while waiting for the login: " +
+      const bool down = r.status().kind() == Status::Kind::kTransient;
+      return Reword(r.status(), (down ? "the backend stopped answering while waiting for the login: "
+                                      : "the backend refused to complete the login: ") +
                                     r.status().message() + "; run `tsync login` again later");
     }
     failures = 0;

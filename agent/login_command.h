@@ -69,12 +69,12 @@ struct PollOptions {
   int max_failures_in_a_row = 3;
 };
 
-/// Waits `code.interval` (at least 1 s), polls, and repeats until the login
+/// Waits `code.interval` (1 to 300 s), polls, and repeats until the login
 /// is approved — returning the issued key — or cannot be: denied, expired,
 /// unknown to the server (invalid_grant), or the account's key limit reached
-/// (each kAuth with its own advice); the code's `expires_in` passing
-/// (kAuth); the backend failing max_failures_in_a_row polls in a row
-/// (kTransient). `slow_down` and 429 add 5 s to the wait (RFC 8628 §3.5).
+/// (each kAuth with its own advice); the code's `expires_in` (at most an
+/// hour) passing (kAuth); the backend failing max_failures_in_a_row polls in
+/// a row (kTransient). `slow_down` and 429 add 5 s to the wait (RFC 8628 §3.5).
 Result<std::string> AwaitDeviceToken(const uploader::DeviceCode& code, const DeviceTokenPoll& poll,
                                      const PollClock& clock, const PollOptions& options = {});
 

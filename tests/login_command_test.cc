@@ -103,6 +103,17 @@ TEST_CASE("device login — stops at expires_in without polling past it", "[logi
   CHECK(clock.now - std::chrono::steady_clock::time_point{} <= seconds(30));
 }
 
+TEST_CASE("device login — absurd expires_in and interval from the server are clamped", "[login]") {
+  FakeClock clock;
+  ScriptedPolls polls{{Reply(State::kPending)}};
+  Result<std::string> key =
+      AwaitDeviceToken(Code(int64_t{1} << 40, int64_t{1} << 50), polls.Poll(), clock.Clock());
+  REQUIRE_FALSE(key.ok());
+  CHECK(key.status().kind() == Status::Kind::kAuth);
+  CHECK(polls.calls == 12);  // every 300 s for an hour
+  CHECK(clock.sleeps.front() == seconds(300));
+}
+
 TEST_CASE("device login — denied, expired, invalid_grant and the key limit are distinct auth errors", "[login]") {
   struct Case {
     State state;
