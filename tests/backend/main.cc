@@ -165,6 +165,9 @@ int Run(int argc, char** argv) {
   httplib::Server& server = *owned;
   server.set_payload_max_length(64u * 1024 * 1024);  // caps are checked on the decoded body
   server.set_read_timeout(30, 0);                     // PROTOCOL.md "Server timeouts"
+  // httplib writes headers and body separately; without TCP_NODELAY the body
+  // waits for the client's delayed ACK (~40 ms per reply on a reused connection).
+  server.set_tcp_nodelay(true);
   Api api(&store, flags.api);
   api.Register(&server);
   int port = flags.port == 0 ? server.bind_to_any_port("127.0.0.1")
