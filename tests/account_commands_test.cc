@@ -3,16 +3,12 @@
 // one@example.com and "k2"; device logins are approved on the second poll).
 // Every run has its own HOME, XDG_CONFIG_HOME and XDG_STATE_HOME, and the
 // API key must never show up in anything the binary prints.
-#include <fcntl.h>
 #include <simdjson.h>
-#include <spawn.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <regex>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -21,36 +17,6 @@
 
 namespace tsync::testing {
 namespace {
-
-/// Like RunProcess (test_util.h), with `input` on the child's stdin.
-ProcessResult RunWithInput(const std::vector<std::string>& argv, const std::vector<std::string>& env,
-                           const std::string& input) {
-  TempDir io;
-  const std::string in_path = io / "stdin", out_path = io / "stdout", err_path = io / "stderr";
-  WriteFile(in_path, input, 0600);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, in_path.c_str(), O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  std::vector<char*> args, envp;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
-  envp.push_back(nullptr);
-  pid_t pid = -1;
-  int rc = ::posix_spawn(&pid, args[0], &actions, nullptr, args.data(), envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) throw std::runtime_error("posix_spawn " + argv[0] + " failed");
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  ProcessResult r;
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  r.out = ReadWholeFile(out_path);
-  r.err = ReadWholeFile(err_path);
-  return r;
-}
 
 struct AccountFixture {
   TempDir home;
@@ -71,7 +37,7 @@ struct AccountFixture {
   ProcessResult RunIn(const std::string& input, std::vector<std::string> args,
                       std::vector<std::string> extra_env = {}) const {
     args.insert(args.begin(), TSYNC_BINARY);
-    return RunWithInput(args, Env(std::move(extra_env)), input);
+    return RunProcess(args, Env(std::move(extra_env)), input);
   }
   std::string Config() const { return ReadWholeFile(config_path); }
 };
