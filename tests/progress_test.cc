@@ -50,16 +50,9 @@ std::pair<int, std::string> RunWithTerminalStderr(const std::vector<std::string>
   posix_spawn_file_actions_addopen(&actions, 1, (io / "stdout").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
   posix_spawn_file_actions_adddup2(&actions, slave, 2);
   posix_spawn_file_actions_addclose(&actions, master);
-  std::vector<char*> args, envp;
-  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  for (const std::string& e : env) envp.push_back(const_cast<char*>(e.c_str()));
-  envp.push_back(nullptr);
-  pid_t pid = -1;
-  const int rc = ::posix_spawn(&pid, args[0], &actions, nullptr, args.data(), envp.data());
+  const pid_t pid = SpawnProcess(argv, env, &actions);
   posix_spawn_file_actions_destroy(&actions);
   ::close(slave);
-  REQUIRE(rc == 0);
   // Read until the child closes its end (EIO on Linux once no slave is open).
   std::string text;
   char buf[4096];

@@ -69,6 +69,20 @@ std::string ReadWholeFile(const std::string& path) {
 
 namespace tsync::testing {
 
+pid_t SpawnProcess(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+                   const posix_spawn_file_actions_t* actions) {
+  std::vector<char*> args, envp;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+  pid_t pid = -1;
+  if (::posix_spawn(&pid, args[0], actions, nullptr, args.data(), envp.data()) != 0) {
+    throw std::runtime_error("posix_spawn " + argv[0] + " failed");
+  }
+  return pid;
+}
+
 ProcessResult RunProcess(const std::vector<std::string>& argv, const std::vector<std::string>& env,
                          std::string_view stdin_data) {
   TempDir io;
@@ -79,15 +93,8 @@ ProcessResult RunProcess(const std::vector<std::string>& argv, const std::vector
   posix_spawn_file_actions_addopen(&actions, 0, in_path.c_str(), O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
   posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  std::vector<char*> args, envp;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
-  envp.push_back(nullptr);
-  pid_t pid = -1;
-  int rc = ::posix_spawn(&pid, args[0], &actions, nullptr, args.data(), envp.data());
+  pid_t pid = SpawnProcess(argv, env, &actions);
   posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) throw std::runtime_error("posix_spawn " + argv[0] + " failed");
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }

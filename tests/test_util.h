@@ -2,6 +2,8 @@
 // helpers. Every test that touches the disk works inside its own TempDir.
 #pragma once
 
+#include <spawn.h>
+
 #include <sys/types.h>
 
 #include <string>
@@ -43,6 +45,12 @@ struct ProcessResult {
 
 /// Runs `argv` with exactly the environment `env` ("NAME=value" entries),
 /// waits for it, and returns its exit code and output.
+/// Starts `argv` with exactly the environment `env` and the given file
+/// actions (none: the caller's stdio) and returns its pid; throws when it
+/// cannot start.
+pid_t SpawnProcess(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+                   const posix_spawn_file_actions_t* actions = nullptr);
+
 /// `stdin_data` is what the process reads on stdin (default: nothing, /dev/null).
 ProcessResult RunProcess(const std::vector<std::string>& argv, const std::vector<std::string>& env,
                          std::string_view stdin_data = {});

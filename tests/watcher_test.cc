@@ -5,7 +5,6 @@
 // down leaves the session pending until it is back, and the watcher ends
 // with the Claude Code process it belongs to.
 #include <signal.h>
-#include <spawn.h>
 #include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -128,17 +127,6 @@ void RequireLinesOnce(const LiveFixture& fx, int count) {
   std::vector<std::string> lines = fx.ServerLines(fx.id + ".jsonl");
   REQUIRE(lines.size() == static_cast<size_t>(count));
   for (int i = 0; i < count; ++i) CHECK(lines[i] + "\n" == Line(i));
-}
-
-pid_t Spawn(const std::vector<std::string>& argv, const std::vector<std::string>& env) {
-  std::vector<char*> args, envp;
-  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  for (const std::string& e : env) envp.push_back(const_cast<char*>(e.c_str()));
-  envp.push_back(nullptr);
-  pid_t pid = -1;
-  REQUIRE(::posix_spawn(&pid, args[0], nullptr, nullptr, args.data(), envp.data()) == 0);
-  return pid;
 }
 
 }  // namespace
@@ -337,10 +325,10 @@ TEST_CASE("live — with the backend down the session stays pending and sync --p
 TEST_CASE("live — the watcher flushes and exits when its Claude Code process exits", "[live]") {
   LiveFixture fx;
   WriteFile(fx.transcript, Line(0));
-  const pid_t claude = Spawn({"/bin/sleep", "60"}, {});
+  const pid_t claude = SpawnProcess({"/bin/sleep", "60"}, {});
   std::optional<uint64_t> start = agent::ProcessStartTime(claude);
   REQUIRE(start);
-  const pid_t watcher = Spawn({TSYNC_BINARY, "watch", "--session", fx.id, "--transcript", fx.transcript,
+  const pid_t watcher = SpawnProcess({TSYNC_BINARY, "watch", "--session", fx.id, "--transcript", fx.transcript,
                                "--claude-pid", std::to_string(claude), "--claude-start", std::to_string(*start)},
                               fx.Env());
   REQUIRE(WaitFor([&] { return fx.WatcherRunning() && fx.TranscriptLinesOnServer() == 1; }));
