@@ -1,15 +1,14 @@
 #include "agent/version_command.h"
 
 #include <CLI/Version.hpp>
-#include <curl/curl.h>
 #include <simdjson.h>
 #include <spdlog/version.h>
-#include <zstd.h>
 
 #include <ostream>
 
 #include "agent/exit_codes.h"
 #include "base/json.h"
+#include "uploader/http_transport.h"
 
 #ifndef TSYNC_VERSION
 #define TSYNC_VERSION "0.0.0"
@@ -45,12 +44,12 @@ BuildInfo CurrentBuildInfo() {
   info.compiler = Compiler();
   info.build_type = TSYNC_BUILD_TYPE;
   info.sanitizers = TSYNC_SANITIZE;
-  const curl_version_info_data* curl = curl_version_info(CURLVERSION_NOW);
-  info.libraries.emplace_back("libcurl", curl && curl->version ? curl->version : "unknown");
-  info.libraries.emplace_back("tls", curl && curl->ssl_version ? curl->ssl_version : "none");
+  const uploader::TransportVersions transport = uploader::GetTransportVersions();
+  info.libraries.emplace_back("libcurl", transport.curl);
+  info.libraries.emplace_back("tls", transport.tls);
   info.libraries.emplace_back("simdjson", TSYNC_STRINGIFY(SIMDJSON_VERSION));
   info.libraries.emplace_back("simdjson_implementation", simdjson::get_active_implementation()->name());
-  info.libraries.emplace_back("zstd", ZSTD_versionString());
+  info.libraries.emplace_back("zstd", transport.zstd);
   info.libraries.emplace_back("spdlog", std::to_string(SPDLOG_VER_MAJOR) + "." + std::to_string(SPDLOG_VER_MINOR) +
                                             "." + std::to_string(SPDLOG_VER_PATCH));
   info.libraries.emplace_back("cli11", CLI11_VERSION);

@@ -276,4 +276,13 @@ Result<HttpResponse> HttpTransport::Send(const HttpRequest& request) {
   return response;
 }
 
+TransportVersions GetTransportVersions() {
+  TransportVersions v;
+  const curl_version_info_data* info = curl_version_info(CURLVERSION_NOW);
+  v.curl = info && info->version ? info->version : "unknown";
+  v.tls = info && info->ssl_version ? info->ssl_version : "none";
+  v.zstd = ZSTD_versionString();
+  return v;
+}
+
 }  // namespace tsync::uploader

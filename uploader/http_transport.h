@@ -78,6 +78,13 @@ Status CheckBackendUrl(std::string_view url, bool allow_insecure_http);
 /// Replaces every occurrence of `secret` in `text` (no-op for an empty secret).
 std::string ScrubSecret(std::string text, std::string_view secret);
 
+/// Versions of the transport's libraries for `tsync version`: libcurl, its
+/// TLS library ("none" without one) and zstd.
+struct TransportVersions {
+  std::string curl, tls, zstd;
+};
+TransportVersions GetTransportVersions();
+
 class HttpTransport {
  public:
   /// Validates the options (URL policy, key characters) and creates the handle.
