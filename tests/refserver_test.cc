@@ -468,9 +468,9 @@ TEST_CASE("refserver: chunk N+1 of a file is refused with nothing stored — and
 }
 
 TEST_CASE("refserver: the per-IP limit answers 429 text/plain without Retry-After — and recovers", "[refserver]") {
-  // One token a second, three in the burst: the fourth request in a row is
-  // refused unless the test stalls for a whole second between two requests.
-  RefServer server({"--ip-rate", "1", "--ip-burst", "3"});
+  // A token every two seconds, three in the burst: the fourth request in a
+  // row is refused unless the test stalls for two seconds between requests.
+  RefServer server({"--ip-rate", "0.5", "--ip-burst", "3"});
   int port = server.port();
   CHECK(Send(port, "GET", "/api/v1/capabilities", {}).status == 200);
   CHECK(Send(port, "GET", "/api/v1/auth/validate", Auth()).status == 200);
