@@ -42,8 +42,6 @@ constexpr TsyncHook kHooks[] = {
 
 const char* const kNothingChanged = "; nothing was changed";
 
-bool IsBlank(std::string_view text) { return text.find_first_not_of(" \t\r\n") == std::string_view::npos; }
-
 bool ShellSafe(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
          std::string_view("/._-+:@%,=").find(c) != std::string_view::npos;
@@ -343,7 +341,7 @@ std::pair<size_t, size_t> LineColumn(std::string_view text, size_t offset) {
 }
 
 Result<Json> ParseSettings(const std::string& text, const std::string& shown) {
-  if (IsBlank(text)) return Json::object();
+  if (IsBlankText(text)) return Json::object();
   Json doc;
   try {
     doc = Json::parse(text);
@@ -368,15 +366,6 @@ Result<Json> ParseSettings(const std::string& text, const std::string& shown) {
   return doc;
 }
 
-// The file a write replaces: `path`, or what a symlink at `path` points to
-// (renaming over the link would turn it into a plain file).
-std::string WriteTarget(const std::string& path) {
-  struct stat st;
-  if (::lstat(path.c_str(), &st) != 0 || !S_ISLNK(st.st_mode)) return path;
-  std::error_code ec;
-  std::filesystem::path target = std::filesystem::weakly_canonical(path, ec);
-  return ec ? path : target.string();
-}
 
 std::string TempName(const std::string& path) {
   std::random_device rd;
@@ -485,7 +474,7 @@ Status WriteFailed(const std::string& shown, const Status& st) {
 // Read, edit in memory, write if changed and unchanged underneath; retried
 // from a fresh read when another writer got there first (header, 5).
 Result<HookChange> RunEdit(const std::string& path, const DocEdit& edit, const HookEditSeams& seams) {
-  const std::string target = WriteTarget(path);
+  const std::string target = WriteTargetOf(path);
   for (int attempt = 1; attempt <= kEditAttempts; ++attempt) {
     Result<Snapshot> snap = ReadSnapshot(target, path);
     if (!snap.ok()) return snap.status();
@@ -497,7 +486,7 @@ Result<HookChange> RunEdit(const std::string& path, const DocEdit& edit, const H
     if (!st.ok()) return st;
     if (change.added.empty() && change.updated.empty() && change.removed.empty()) return change;
 
-    const bool newline = !snap->exists || IsBlank(snap->text) || snap->text.back() == '\n';
+    const bool newline = !snap->exists || IsBlankText(snap->text) || snap->text.back() == '\n';
     std::string text;
     try {
       text = doc->dump(2) + (newline ? "\n" : "");

@@ -74,6 +74,14 @@ Result<size_t> PreadFull(int fd, char* buf, size_t len, uint64_t offset);
 /// The directory part of a path ("." when there is none).
 std::string DirName(const std::string& path);
 
+/// The file a write to `path` must replace: `path` itself, or what a symlink
+/// at `path` points to (renaming over the link would turn it into a plain
+/// file). `path` when it cannot be resolved.
+std::string WriteTargetOf(const std::string& path);
+
+/// True when `text` is empty or only spaces, tabs and line breaks.
+bool IsBlankText(std::string_view text);
+
 /// True when `path` lies inside `root` (both already canonical, absolute).
 bool PathIsInside(std::string_view path, std::string_view root);
 

@@ -48,8 +48,6 @@ class QuietLogs {
   spdlog::level::level_enum saved_;
 };
 
-bool IsBlank(std::string_view text) { return text.find_first_not_of(" \t\r\n") == std::string_view::npos; }
-
 // The file's text, "{}" when it is missing or blank.
 Result<std::string> ReadForEdit(const std::string& path, const std::string& shown) {
   Result<std::string> text = ReadFile(path, kMaxConfigFileBytes);
@@ -57,7 +55,7 @@ Result<std::string> ReadForEdit(const std::string& path, const std::string& show
     if (text.status().kind() == Status::Kind::kNotFound) return std::string("{}");
     return Status::Config("cannot read config file " + shown + ": " + text.status().message());
   }
-  if (IsBlank(*text)) return std::string("{}");
+  if (IsBlankText(*text)) return std::string("{}");
   return text;
 }
 
@@ -113,18 +111,9 @@ Status Apply(Json* doc, const FieldChange& change, const std::string& shown, boo
   return Status::Ok();
 }
 
-// The target a write must replace: the file itself, or what a symlink at
-// `path` points to (renaming over the link would turn it into a file).
-std::string WriteTarget(const std::string& path) {
-  struct stat st;
-  if (::lstat(path.c_str(), &st) != 0 || !S_ISLNK(st.st_mode)) return path;
-  std::error_code ec;
-  std::filesystem::path target = std::filesystem::weakly_canonical(path, ec);
-  return ec ? path : target.string();
-}
 
 Status Write(const std::string& path, const std::string& text) {
-  const std::string target = WriteTarget(path);
+  const std::string target = WriteTargetOf(path);
   Status st = MakeDirs(DirName(target), 0700);
   if (st.ok()) st = WriteFileAtomic(target, text, 0600);
   if (!st.ok()) {

@@ -297,12 +297,10 @@ Status SyntaxError(std::string_view text, const std::string& path, simdjson::err
                         "; fix it, or delete the file to use the defaults");
 }
 
-bool IsBlank(std::string_view text) { return text.find_first_not_of(" \t\r\n") == std::string_view::npos; }
-
 }  // namespace
 
 Result<Layer> ParseConfigText(std::string_view text, const std::string& path, std::vector<std::string>* warnings) {
-  if (IsBlank(text)) {
+  if (IsBlankText(text)) {
     return Status::Config("config file " + path +
                           " is empty; write a JSON object such as {\"backend_url\": \"https://…\"}, or delete "
                           "the file to use the defaults");
