@@ -21,6 +21,7 @@
 #include "agent/hook_input.h"
 #include "agent/pending_queue.h"
 #include "agent/process_info.h"
+#include "agent/session_end.h"
 #include "agent/watcher_registry.h"
 #include "config/config.h"
 #include "tests/refserver_process.h"
@@ -379,6 +380,30 @@ TEST_CASE("live — the watcher gets no secret on its command line or in its env
   CHECK(environ_text.find("HOME=" + fx.home.path()) != std::string::npos);
   REQUIRE(fx.Hook("session-end", fx.Payload("SessionEnd")).exit_code == 0);
   REQUIRE(WaitFor([&] { return fx.WatcherGone(); }));
+}
+
+}  // namespace tsync::testing
+
+namespace tsync::testing {
+
+TEST_CASE("live — tsync save completes a pending session and takes it off the queue", "[live]") {
+  LiveFixture fx;
+  WriteFile(fx.transcript, Line(0) + Line(1));
+  REQUIRE(agent::AddPending(fx.state, agent::SessionRef{fx.id, fx.project, fx.transcript}).ok());
+  ProcessResult saved = RunProcess({TSYNC_BINARY, "save", fx.id.substr(0, 12)}, fx.Env());
+  INFO(saved.out << saved.err);
+  REQUIRE(saved.exit_code == 0);
+  RequireLinesOnce(fx, 2);
+  CHECK_FALSE(agent::AnyPending(fx.state));
+
+  // A session with a session end still to send stays queued for `sync --pending`.
+  REQUIRE(agent::AddPending(fx.state, agent::SessionRef{fx.id, fx.project, fx.transcript}).ok());
+  REQUIRE(agent::WriteEndRequest(fx.state, fx.id, R"({"reason":"other"})").ok());
+  REQUIRE(RunProcess({TSYNC_BINARY, "save", fx.id.substr(0, 12)}, fx.Env()).exit_code == 0);
+  CHECK(agent::AnyPending(fx.state));
+  REQUIRE(RunProcess({TSYNC_BINARY, "sync", "--pending"}, fx.Env()).exit_code == 0);
+  CHECK_FALSE(agent::AnyPending(fx.state));
+  CHECK(fx.EndPayloads().size() == 1);
 }
 
 }  // namespace tsync::testing
