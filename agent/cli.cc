@@ -15,6 +15,7 @@
 #include "agent/login_command.h"
 #include "agent/redact_command.h"
 #include "agent/redaction_setup.h"
+#include "agent/link_command.h"
 #include "agent/list_command.h"
 #include "agent/save_command.h"
 #include "agent/verify_command.h"
@@ -119,6 +120,14 @@ int RunCli(int argc, char** argv) {
       "status", "Config in use, backend reachability and key, redaction, pending and quarantined files, log file");
   status_cmd->add_option("--to", status.to, "Check this backend URL or archive directory instead of the configured one");
   status_cmd->add_flag("--json", status.json, "Print one JSON document");
+  status_cmd->add_option("--session", status.session,
+                         "One session (id prefix): per-file lines synced, last upload, pending lines");
+
+  LinkArgs link;
+  CLI::App* link_cmd = app.add_subcommand("link", "Link a GitHub pull request or commit to a session by hand");
+  link_cmd->add_option("session", link.prefix, "Session id prefix")->required();
+  link_cmd->add_option("url", link.url, "https://github.com/<owner>/<repo>/pull/<n> or …/commit/<sha>")->required();
+  link_cmd->add_option("--title", link.title, "A title for the link");
 
   // --- Live sync: hooks, the watcher, the pending queue ---
   std::string hook_event;
@@ -257,6 +266,7 @@ int RunCli(int argc, char** argv) {
   }
   if (sync_cmd->parsed()) return RunSyncPending(loaded->config, sync_background, std::cout);
   if (status_cmd->parsed()) return RunStatus(*loaded, status, std::cout);
+  if (link_cmd->parsed()) return RunLink(loaded->config, link, std::cout);
 
   if (scan_cmd->parsed()) return RunScan(loaded->config, scan);
   if (save_cmd->parsed()) return RunSave(loaded->config, save, std::cout);

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "agent/git_info.h"
+#include "agent/pass_follow_up.h"
 #include "agent/session_facts.h"
 #include "base/json.h"
 #include "base/sha256.h"
@@ -95,12 +96,16 @@ struct SyncSession::Impl {
   bool needs_init = true;   // the next pass starts with Init
   bool first_message_acked = false;
   std::optional<std::string> summary_acked;
+  PassFollowUp follow_up;  // summaries for other sessions, GitHub links, upload times
 
   explicit Impl(SyncSession& session)
       : s(session),
         tracker({session.session_.project_dir, session.session_.session_id, session.session_.transcript_path},
                 session.options_.chunk),
-        budget(session.options_.chunk.budget) {}
+        budget(session.options_.chunk.budget),
+        follow_up(session.session_, session.checkpoint_dir_, session.redactor_) {
+    stream_facts.set_summary_filter(follow_up.SummaryFilter());
+  }
 
   FileReport& ReportFor(size_t index) {
     while (reports.size() <= index) reports.emplace_back();
@@ -413,6 +418,7 @@ struct SyncSession::Impl {
     }
     SaveCheckpoint();
     if (!st.ok()) needs_init = true;
+    follow_up.AfterPass(s.sink_, tracker.backend_session_id(), st.ok(), reports);
 
     report.status = st;
     report.backend_session_id = tracker.backend_session_id();

@@ -367,6 +367,23 @@ Result<GitInfo> ReadGitInfo(const std::string& dir, milliseconds timeout, const 
   return info;
 }
 
+Result<std::string> RunGitQuery(const std::string& dir, const std::vector<std::string>& args, milliseconds timeout,
+                                const std::string& git) {
+  Result<std::string> git_path = ResolveGit(git);
+  if (!git_path.ok()) return git_path.status();
+  Invocation inv{dir, *git_path, GitEnvironment(), Clock::now() + timeout, timeout};
+  std::vector<std::string> argv = {"-C", dir};
+  argv.insert(argv.end(), args.begin(), args.end());
+  Result<GitOutput> out = RunGit(inv, argv, kStatusOutputLimit, Overflow::kFail);
+  if (!out.ok()) return out.status();
+  if (out->exit_code != 0) {
+    return Status::NotFound("git " + (args.empty() ? std::string() : args[0]) + " exited with " +
+                            (out->exit_code ? std::to_string(*out->exit_code) : std::string("unknown status")) +
+                            " in " + dir);
+  }
+  return std::move(out->out);
+}
+
 std::string StripUrlCredentials(std::string_view url) {
   if (url.find("://") != std::string_view::npos) return redact::StripUrlUserinfo(url);
   // scp-like [user@]host:path. A ':' before the '@' (and no '/') can only be a password.

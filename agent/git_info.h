@@ -67,6 +67,14 @@ inline constexpr size_t kMaxGitInfoJsonBytes = 64 * 1024;  // ours: init bodies 
 Result<GitInfo> ReadGitInfo(const std::string& dir, std::chrono::milliseconds timeout,
                             const std::string& git = "git");
 
+/// Runs one read-only query `git -C DIR <args>` (rev-parse, remote get-url)
+/// the way ReadGitInfo runs git: no shell, the same environment, one hard
+/// deadline. Returns its stdout (at most 64 KiB). kNotFound when git is not
+/// installed or exits non-zero (not a repository, no such remote or commit),
+/// kTransient on timeout, kIo for fork/pipe failures or longer output.
+Result<std::string> RunGitQuery(const std::string& dir, const std::vector<std::string>& args,
+                                std::chrono::milliseconds timeout, const std::string& git = "git");
+
 /// `https://user:token@host/x.git` → `https://host/x.git`, `https://token@host/x`
 /// → `https://host/x`; scp-like `git@host:o/r.git` unchanged (a login name,
 /// not a credential). For `scheme://` URLs this is redact::StripUrlUserinfo

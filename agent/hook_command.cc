@@ -6,6 +6,7 @@
 #include <istream>
 
 #include "agent/exit_codes.h"
+#include "agent/link_command.h"
 #include "agent/pending_queue.h"
 #include "agent/process_info.h"
 #include "agent/session_end.h"
@@ -84,6 +85,9 @@ void EndSession(const config::LoadedConfig& loaded, const std::vector<std::strin
 int RunHook(HookEvent event, const config::LoadedConfig& loaded, const std::vector<std::string>& global_flags,
             std::istream& in) {
   const std::string input = ReadCapped(in, kMaxHookInputBytes);
+  // PostToolUse runs after every Bash call: most payloads cannot hold a
+  // GitHub link, and leave here (agent/link_command.h).
+  if (event == HookEvent::kPostToolUse && !MayHoldGithubLink(input)) return kExitOk;
   Result<HookInput> parsed = ParseHookInput(event, input, loaded.config.ProjectsDir());
   if (!parsed.ok()) {
     spdlog::warn("hook {}: input ignored: {}", HookCommandName(event), parsed.status().message());
@@ -96,7 +100,9 @@ int RunHook(HookEvent event, const config::LoadedConfig& loaded, const std::vect
       EndSession(loaded, global_flags, *parsed);
       break;
     case HookEvent::kPostToolUse:
-      break;  // GitHub links: not handled yet
+      // Queued links are sent by the session's watcher after its next pass.
+      if (QueueToolUseLinks(loaded.config, *parsed) > 0) EnsureWatcher(loaded, global_flags, *parsed);
+      break;
     case HookEvent::kSessionStart:
     case HookEvent::kStop:
     case HookEvent::kPreCompact:

@@ -13,6 +13,9 @@
 //  - session-end: leave the end request (the hook payload) and signal the
 //    watcher to flush, send session_end and exit — or, without a live
 //    watcher, start a detached one-shot final flush.
+// post-tool-use queues the GitHub links in a tool's output for the session's
+// watcher (agent/link_command.h), after a few substring checks that let the
+// common payload leave at once.
 // Any hook also starts `tsync sync --pending` in the background while the
 // pending queue is not empty.
 // The API key is never put on a child's command line or in its environment:

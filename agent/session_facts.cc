@@ -247,7 +247,10 @@ void SessionFacts::Observe(std::string_view line) {
         if (first_user_message_) ++version_;
       } else if (type == "summary" && !root["summary"].get(value)) {
         std::string cleaned = CleanMetadataText(value, kMaxSummaryBytes);
-        if (!cleaned.empty() && cleaned != summary_) {
+        std::string_view leaf;
+        if (root["leafUuid"].get(leaf)) leaf = {};
+        const bool ours = cleaned.empty() || !summary_filter_ || summary_filter_(leaf, cleaned);
+        if (ours && !cleaned.empty() && cleaned != summary_) {
           summary_ = std::move(cleaned);
           ++version_;
         }

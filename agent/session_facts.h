@@ -43,6 +43,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -70,8 +71,16 @@ class SessionFacts {
   /// The first human prompt, cleaned; never "".
   const std::optional<std::string>& first_user_message() const { return first_user_message_; }
   /// The last non-empty summary, cleaned; never "". A later summary line with
-  /// an empty `summary` is ignored (the server cannot be told to clear it).
+  /// an empty `summary` is ignored (the server cannot be told to clear it),
+  /// and so is one the summary filter declines.
   const std::optional<std::string>& summary() const { return summary_; }
+
+  /// Asked for every summary line (its `leafUuid`, "" when absent, and the
+  /// cleaned text): false when the summary describes another session (a
+  /// continued conversation, agent/summary_links.h), which then does not
+  /// become this session's summary. Default: every summary is this session's.
+  using SummaryFilter = std::function<bool(std::string_view leaf_uuid, const std::string& summary)>;
+  void set_summary_filter(SummaryFilter filter) { summary_filter_ = std::move(filter); }
 
   /// Incremented whenever any value above changes; the engine remembers the
   /// version it last sent and resends metadata when it differs.
@@ -90,6 +99,7 @@ class SessionFacts {
   std::string git_branch_;
   std::optional<std::string> first_user_message_;
   std::optional<std::string> summary_;
+  SummaryFilter summary_filter_;
   uint64_t version_ = 0;
   uint64_t parsed_lines_ = 0;
 };

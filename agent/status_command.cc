@@ -12,6 +12,7 @@
 #include "agent/redaction_setup.h"
 #include "agent/save_command.h"
 #include "agent/scan_report.h"
+#include "agent/session_status.h"
 #include "agent/sync_state.h"
 #include "agent/watcher_registry.h"
 #include "base/json.h"
@@ -288,6 +289,7 @@ std::string RenderJson(const Report& r) {
 
 int RunStatus(const config::LoadedConfig& loaded, const StatusArgs& args, std::ostream& out) {
   const config::Config& config = loaded.config;
+  if (!args.session.empty()) return RunSessionStatus(config, {args.session, args.to, args.json}, out);
   Report r;
   r.loaded = &loaded;
   Result<DestinationName> name = ResolveDestination(config, args.to);

@@ -7,6 +7,11 @@
 
 namespace tsync::uploader {
 
+Status Sink::AddGithubLink(const std::string& session_id, const GithubLink&) {
+  return Status::InvalidInput("this destination keeps no GitHub links (session " + session_id +
+                              "); they need a backend");
+}
+
 Status ValidateFileName(std::string_view name) {
   if (name.empty()) return Status::InvalidInput("file_name is empty");
   if (name.size() > kMaxFileNameBytes) {

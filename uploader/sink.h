@@ -9,6 +9,7 @@
 //   2) AppendChunk   ~ POST /sync/chunk    (strictly contiguous lines)
 //   3) SendEvent     ~ POST /sync/event
 //   4) SetSummary    ~ PATCH /sessions/{external_id}/summary
+//      AddGithubLink ~ POST /sessions/{session_id}/github-links
 //   5) ReadLines, ListFiles ~ the read-back routes, for `tsync verify` and tests.
 //
 // Outcomes. Every call returns a Status / Result whose kind says what the
@@ -91,6 +92,14 @@ struct ChunkOutcome {
   bool accepted() const { return !expected_first_line.has_value(); }
 };
 
+/// A commit or pull request linked to a session (the github-links body).
+struct GithubLink {
+  std::string url;
+  std::string title;               // omitted when empty
+  std::string source = "cli_hook";
+  std::string link_type;           // "pull_request" | "commit" | empty
+};
+
 /// One stored file, as listed by ListFiles.
 struct FileInfo {
   std::string file_name;
@@ -117,6 +126,11 @@ class Sink {
 
   /// Stores the session summary (<= 2048 bytes, already redacted).
   virtual Status SetSummary(const std::string& external_id, std::string_view summary) = 0;
+
+  /// Links a GitHub commit or pull request to the session `session_id` (the
+  /// id Init returned); repeats are upserts. kNotFound for an unknown
+  /// session. The default is kInvalidInput: the local archive keeps no links.
+  virtual Status AddGithubLink(const std::string& session_id, const GithubLink& link);
 
   /// The stored lines after line `after_line` (0 = all), without newlines.
   /// A file the session never stored has no lines (an empty vector).

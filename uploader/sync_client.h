@@ -150,13 +150,6 @@ struct EventRequest {
   std::string payload_json;  // encoded JSON; empty sends {}
 };
 
-struct GithubLink {
-  std::string url;
-  std::string title;               // omitted when empty
-  std::string source = "cli_hook";
-  std::string link_type;           // "pull_request" | "commit" | empty
-};
-
 struct GithubLinkReply {
   std::string link_type;
   std::string url;

@@ -51,6 +51,11 @@ Status SyncSink::SetSummary(const std::string& external_id, std::string_view sum
   return client_->UpdateSummary(external_id, summary).status();
 }
 
+Status SyncSink::AddGithubLink(const std::string& session_id, const GithubLink& link) {
+  std::lock_guard lock(mu_);
+  return client_->AddGithubLink(session_id, link).status();
+}
+
 Result<std::vector<std::string>> SyncSink::ReadLines(const std::string& session_id, const std::string& file_name,
                                                      uint64_t after_line) {
   if (Status st = ValidateFileName(file_name); !st.ok()) return st;

@@ -34,6 +34,7 @@ class SyncSink : public Sink {
   Status SendEvent(const std::string& session_id, std::string_view event_type, std::string_view timestamp,
                    std::string_view payload_json) override;
   Status SetSummary(const std::string& external_id, std::string_view summary) override;
+  Status AddGithubLink(const std::string& session_id, const GithubLink& link) override;
   Result<std::vector<std::string>> ReadLines(const std::string& session_id, const std::string& file_name,
                                              uint64_t after_line) override;
   Result<std::string> FindSession(const std::string& external_id) override;

@@ -1,0 +1,624 @@
+#include "agent/github_links.h"
+
+#include <fcntl.h>
+#include <simdjson.h>
+#include <spdlog/spdlog.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <set>
+
+#include "agent/git_info.h"
+#include "agent/session_facts.h"
+#include "base/fs.h"
+#include "base/json.h"
+#include "base/utf8.h"
+
+namespace tsync::agent {
+namespace {
+
+constexpr std::string_view kGithubPrefix = "https://github.com/";
+constexpr size_t kMaxCollectedBytes = 1 << 20;  // tool output searched for URLs
+constexpr size_t kMaxQueueBytes = 4 << 20;
+constexpr uint32_t kMaxNotFoundTries = 5;
+constexpr uint32_t kMaxTries = 50;
+
+bool IsNameChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.'; }
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+bool IsLowerHex(char c) { return IsDigit(c) || (c >= 'a' && c <= 'f'); }
+
+bool IsRepoName(std::string_view s) {
+  return !s.empty() && s != "." && s != ".." && std::all_of(s.begin(), s.end(), IsNameChar);
+}
+
+bool Contains(std::string_view s, std::string_view what) { return s.find(what) != std::string_view::npos; }
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+std::string Trim(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return std::string(s);
+}
+
+std::vector<std::string_view> Lines(std::string_view text) {
+  std::vector<std::string_view> out;
+  while (!text.empty()) {
+    const size_t nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    if (line.ends_with('\r')) line.remove_suffix(1);
+    out.push_back(line);
+    if (nl == std::string_view::npos) break;
+    text.remove_prefix(nl + 1);
+  }
+  return out;
+}
+
+// --- the payload --------------------------------------------------------------
+
+/// Every string in `v` (recursively), in document order, up to a byte cap.
+void CollectStrings(simdjson::dom::element v, std::vector<std::string>* out, size_t* bytes) {
+  if (*bytes > kMaxCollectedBytes) return;
+  std::string_view s;
+  simdjson::dom::array arr;
+  simdjson::dom::object obj;
+  if (v.get(s) == simdjson::SUCCESS) {
+    *bytes += s.size();
+    out->emplace_back(s);
+  } else if (v.get(arr) == simdjson::SUCCESS) {
+    for (simdjson::dom::element e : arr) CollectStrings(e, out, bytes);
+  } else if (v.get(obj) == simdjson::SUCCESS) {
+    for (auto field : obj) CollectStrings(field.value, out, bytes);
+  }
+}
+
+/// Shell words of `command`, quotes removed; unquoted ; & | and newlines are
+/// words of their own (command separators). Good enough to find flags.
+std::vector<std::string> ShellWords(std::string_view command) {
+  std::vector<std::string> words;
+  std::string word;
+  bool in_word = false;
+  auto flush = [&] {
+    if (in_word) words.push_back(word);
+    word.clear();
+    in_word = false;
+  };
+  for (size_t i = 0; i < command.size(); ++i) {
+    const char c = command[i];
+    if (c == '\'') {
+      const size_t end = command.find('\'', i + 1);
+      word.append(command.substr(i + 1, end == std::string_view::npos ? std::string_view::npos : end - i - 1));
+      in_word = true;
+      if (end == std::string_view::npos) break;
+      i = end;
+    } else if (c == '"') {
+      in_word = true;
+      for (++i; i < command.size() && command[i] != '"'; ++i) {
+        if (command[i] == '\\' && i + 1 < command.size() && Contains("\"\\$`", std::string_view(&command[i + 1], 1))) {
+          ++i;
+        }
+        word += command[i];
+      }
+    } else if (c == '\\' && i + 1 < command.size()) {
+      word += command[++i];
+      in_word = true;
+    } else if (c == ' ' || c == '\t') {
+      flush();
+    } else if (c == ';' || c == '&' || c == '|' || c == '\n') {
+      flush();
+      words.emplace_back(1, ';');
+    } else {
+      word += c;
+      in_word = true;
+    }
+  }
+  flush();
+  return words;
+}
+
+/// The words of each simple command in `words` that runs `program sub…`
+/// (e.g. git … commit): the arguments after the subcommand, up to the next
+/// separator. Options between the program and the subcommand (git -C dir,
+/// git -c k=v) are skipped.
+std::vector<std::vector<std::string>> Invocations(const std::vector<std::string>& words, std::string_view program,
+                                                  const std::vector<std::string_view>& sub) {
+  std::vector<std::vector<std::string>> out;
+  for (size_t i = 0; i < words.size(); ++i) {
+    if (words[i] != program && !words[i].ends_with("/" + std::string(program))) continue;
+    size_t j = i + 1;
+    size_t matched = 0;
+    while (j < words.size() && words[j] != ";" && matched < sub.size()) {
+      if (words[j] == sub[matched]) {
+        ++matched;
+      } else if (matched > 0 || !words[j].starts_with("-")) {
+        if (!(j > 0 && (words[j - 1] == "-C" || words[j - 1] == "-c"))) break;
+      }
+      ++j;
+    }
+    if (matched < sub.size()) continue;
+    std::vector<std::string> args;
+    for (; j < words.size() && words[j] != ";"; ++j) args.push_back(words[j]);
+    out.push_back(std::move(args));
+  }
+  return out;
+}
+
+/// The value of --title / -t among `args`.
+std::string TitleFlag(const std::vector<std::string>& args) {
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if ((a == "--title" || a == "-t") && i + 1 < args.size()) return args[i + 1];
+    if (a.starts_with("--title=")) return a.substr(8);
+  }
+  return "";
+}
+
+/// Pull request URLs in `text`, canonical, in order.
+void FindPullRequestUrls(std::string_view text, std::vector<std::string>* out) {
+  for (size_t at = text.find(kGithubPrefix); at != std::string_view::npos; at = text.find(kGithubPrefix, at + 1)) {
+    size_t end = at;
+    while (end < text.size() && !std::isspace(static_cast<unsigned char>(text[end])) && text[end] != '"' &&
+           text[end] != '\'' && text[end] != '<' && text[end] != '>' && text[end] != ')' && text[end] != ']' &&
+           text[end] != ',' && text[end] != '`') {
+      ++end;
+    }
+    std::optional<GithubRef> ref = ParseGithubLinkUrl(text.substr(at, end - at));
+    if (ref && ref->link_type == "pull_request" &&
+        std::find(out->begin(), out->end(), ref->url) == out->end()) {
+      out->push_back(ref->url);
+    }
+  }
+}
+
+bool IsHash(std::string_view s, size_t min = 7) {
+  return s.size() >= min && s.size() <= 64 && std::all_of(s.begin(), s.end(), IsLowerHex);
+}
+
+/// "[main abc1234] subject", "[main (root-commit) abc1234] subject",
+/// "[detached HEAD abc1234] subject": {hash, subject}.
+std::optional<std::pair<std::string, std::string>> CommitLine(std::string_view line) {
+  if (!line.starts_with("[")) return std::nullopt;
+  const size_t close = line.find("] ");
+  if (close == std::string_view::npos) return std::nullopt;
+  std::string_view inside = line.substr(1, close - 1);
+  const size_t space = inside.rfind(' ');
+  if (space == std::string_view::npos) return std::nullopt;
+  std::string_view hash = inside.substr(space + 1);
+  if (!IsHash(hash)) return std::nullopt;
+  return std::make_pair(std::string(hash), Trim(line.substr(close + 2)));
+}
+
+struct PushedRef {
+  std::string remote_url;  // from the "To" line above it
+  std::string rev;         // new hash (abbreviated) or the local ref for a new branch
+};
+
+/// Ref updates in `git push` output (git's porcelain-like summary lines).
+std::vector<PushedRef> PushedRefs(std::string_view output) {
+  std::vector<PushedRef> out;
+  std::string to;
+  for (std::string_view line : Lines(output)) {
+    if (line.starts_with("To ")) {
+      to = Trim(line.substr(3));
+      continue;
+    }
+    // " <flag> <summary> <from> -> <to> [(reason)]"; flag ' ', '+', '*' are
+    // successful updates ('-' deleted, '!' rejected, '=' up to date).
+    if (line.size() < 4 || line[0] != ' ' || !Contains(" +*", std::string_view(&line[1], 1)) || line[2] != ' ') {
+      continue;
+    }
+    const size_t arrow = line.find(" -> ");
+    if (arrow == std::string_view::npos) continue;
+    std::vector<std::string> words = ShellWords(line.substr(3, arrow - 3));
+    if (words.empty()) continue;
+    const std::string& summary = words.front();
+    const std::string& src = words.back();
+    if (summary == "[new" && words.size() >= 3 && words[1] == "branch]") {
+      out.push_back({to, src});
+      continue;
+    }
+    size_t dots = summary.find("..");
+    if (dots == std::string::npos) continue;
+    std::string_view tip = std::string_view(summary).substr(summary.find_first_not_of('.', dots));
+    if (IsHash(tip)) out.push_back({to, std::string(tip)});
+  }
+  return out;
+}
+
+uploader::GithubLink MakeLink(const GithubRef& ref, std::string_view title) {
+  uploader::GithubLink link;
+  link.url = ref.url;
+  link.link_type = ref.link_type;
+  link.title = CleanLinkTitle(title);
+  link.source = "cli_hook";
+  return link;
+}
+
+void AddLink(std::vector<uploader::GithubLink>* links, uploader::GithubLink link) {
+  for (uploader::GithubLink& l : *links) {
+    if (l.url == link.url) {
+      if (l.title.empty()) l.title = std::move(link.title);
+      return;
+    }
+  }
+  links->push_back(std::move(link));
+}
+
+std::optional<GithubRef> CommitRef(const std::pair<std::string, std::string>& repo, const std::string& hash) {
+  return ParseGithubLinkUrl(std::string(kGithubPrefix) + repo.first + "/" + repo.second + "/commit/" + hash);
+}
+
+bool IsMcpPullRequestTool(std::string_view name) {
+  if (!name.starts_with("mcp__") || !name.ends_with("__create_pull_request")) return false;
+  std::string lower(name);
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+  return Contains(lower, "github");
+}
+
+/// Where the command's git runs: the payload's cwd, or the directory of a
+/// leading `cd DIR &&` (relative to the cwd).
+std::string RepoDir(const std::vector<std::string>& words, const std::string& cwd) {
+  std::string dir = cwd;
+  for (size_t k = 0; k + 1 < words.size() && words[k] != "git"; ++k) {
+    if (words[k] != "cd" || (k > 0 && words[k - 1] != ";")) continue;
+    const std::string& d = words[k + 1];
+    if (d.starts_with("/")) {
+      dir = d;
+    } else if (d != ";" && !d.starts_with("~") && !d.starts_with("$") && !d.starts_with("-")) {
+      dir = cwd + "/" + d;
+    }
+  }
+  return dir;
+}
+
+void BashLinks(const std::string& command, const std::vector<std::string>& output, const std::string& cwd,
+               const GitQueries& git, std::vector<uploader::GithubLink>* links) {
+  const std::vector<std::string> words = ShellWords(command);
+  std::string all;
+  for (const std::string& s : output) all.append(s).append("\n");
+
+  const auto pr_runs = Invocations(words, "gh", {"pr", "create"});
+  if (!pr_runs.empty()) {
+    std::vector<std::string> urls;
+    FindPullRequestUrls(all, &urls);
+    if (!urls.empty()) {
+      if (std::optional<GithubRef> ref = ParseGithubLinkUrl(urls.front())) AddLink(links, MakeLink(*ref, TitleFlag(pr_runs.front())));
+    }
+  }
+  const bool commits = !Invocations(words, "git", {"commit"}).empty();
+  const bool pushes = !Invocations(words, "git", {"push"}).empty();
+  if ((!commits && !pushes) || cwd.empty() || !git.resolve_commit) return;
+  const std::string dir = RepoDir(words, cwd);
+  auto full_hash = [&](const std::string& rev) -> std::string {
+    std::optional<std::string> full = git.resolve_commit(dir, rev);
+    if (full && IsHash(*full, 40)) return *full;
+    return IsHash(rev) ? rev : std::string();
+  };
+  std::optional<std::optional<std::pair<std::string, std::string>>> origin;  // asked at most once
+  auto origin_repo = [&]() -> std::optional<std::pair<std::string, std::string>> {
+    if (!origin) {
+      std::optional<std::string> url = git.origin_url ? git.origin_url(dir) : std::nullopt;
+      origin = url ? GithubRepoOfRemote(*url) : std::nullopt;
+    }
+    return *origin;
+  };
+  if (commits) {
+    for (std::string_view line : Lines(all)) {
+      std::optional<std::pair<std::string, std::string>> commit = CommitLine(line);
+      if (!commit) continue;
+      std::optional<std::pair<std::string, std::string>> repo = origin_repo();
+      if (!repo) break;  // not on github.com: nothing
+      const std::string hash = full_hash(commit->first);
+      if (std::optional<GithubRef> ref = hash.empty() ? std::nullopt : CommitRef(*repo, hash)) {
+        AddLink(links, MakeLink(*ref, commit->second));
+      }
+    }
+  }
+  if (pushes) {
+    for (const PushedRef& pushed : PushedRefs(all)) {
+      std::optional<std::pair<std::string, std::string>> repo =
+          pushed.remote_url.empty() ? origin_repo() : GithubRepoOfRemote(pushed.remote_url);
+      if (!repo) continue;
+      const std::string hash = full_hash(pushed.rev);
+      if (std::optional<GithubRef> ref = hash.empty() ? std::nullopt : CommitRef(*repo, hash)) {
+        AddLink(links, MakeLink(*ref, ""));
+      }
+    }
+  }
+}
+
+// --- the queue -----------------------------------------------------------------
+
+std::string QueuePath(const std::string& dest_dir, const std::string& session_id) {
+  return GithubLinkDir(dest_dir) + "/" + session_id + ".jsonl";
+}
+std::string SentPath(const std::string& dest_dir, const std::string& session_id) {
+  return GithubLinkDir(dest_dir) + "/" + session_id + ".sent";
+}
+
+struct QueuedLink {
+  uploader::GithubLink link;
+  uint32_t tries = 0;
+};
+
+std::string EncodeQueued(const QueuedLink& q) {
+  JsonWriter w;
+  w.BeginObject().Key("url").String(q.link.url).Key("title").String(q.link.title);
+  w.Key("source").String(q.link.source).Key("link_type").String(q.link.link_type);
+  w.Key("tries").UInt(q.tries).EndObject();
+  return w.Take() + "\n";
+}
+
+std::vector<QueuedLink> DecodeQueue(std::string_view text) {
+  std::vector<QueuedLink> out;
+  simdjson::dom::parser parser;
+  for (std::string_view line : Lines(text)) {
+    simdjson::dom::object obj;
+    if (line.empty() || parser.parse(line.data(), line.size(), true).get(obj) != simdjson::SUCCESS) continue;
+    QueuedLink q;
+    std::string_view s;
+    uint64_t tries = 0;
+    if (obj["url"].get(s) != simdjson::SUCCESS || !ParseGithubLinkUrl(s)) continue;
+    q.link.url = s;
+    if (obj["title"].get(s) == simdjson::SUCCESS) q.link.title = s;
+    if (obj["source"].get(s) == simdjson::SUCCESS && (s == "cli_hook" || s == "manual")) q.link.source = s;
+    if (obj["link_type"].get(s) == simdjson::SUCCESS) q.link.link_type = s;
+    if (obj["tries"].get(tries) == simdjson::SUCCESS) q.tries = static_cast<uint32_t>(std::min<uint64_t>(tries, kMaxTries));
+    // One entry per URL: a later one adds a title or makes it manual.
+    auto same = std::find_if(out.begin(), out.end(), [&](const QueuedLink& o) { return o.link.url == q.link.url; });
+    if (same == out.end()) {
+      out.push_back(std::move(q));
+    } else {
+      if (!q.link.title.empty()) same->link.title = q.link.title;
+      if (q.link.source == "manual") same->link.source = "manual";
+    }
+  }
+  return out;
+}
+
+/// Appends under an exclusive flock (the drain takes the same lock).
+Status AppendLocked(const std::string& path, std::string_view data) {
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
+  if (!fd.valid()) return Status::Errno("cannot open " + path, errno);
+  if (::flock(fd.get(), LOCK_EX) != 0) return Status::Errno("cannot lock " + path, errno);
+  return WriteAll(fd.get(), data, path);
+}
+
+/// Reads and empties the queue under the lock (held for microseconds).
+std::string TakeQueue(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CLOEXEC));
+  if (!fd.valid() || ::flock(fd.get(), LOCK_EX) != 0) return "";
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0 || st.st_size <= 0) return "";
+  std::string text(static_cast<size_t>(std::min<off_t>(st.st_size, kMaxQueueBytes)), '\0');
+  Result<size_t> n = PreadFull(fd.get(), text.data(), text.size(), 0);
+  if (!n.ok()) return "";
+  text.resize(*n);
+  if (::ftruncate(fd.get(), 0) != 0) return "";  // keep it queued rather than send it twice
+  return text;
+}
+
+std::set<std::string> LoadSent(const std::string& dest_dir, const std::string& session_id) {
+  std::set<std::string> sent;
+  Result<std::string> text = ReadFile(SentPath(dest_dir, session_id), kMaxQueueBytes);
+  if (!text.ok()) return sent;
+  for (std::string_view line : Lines(*text)) {
+    if (!line.empty()) sent.emplace(line);
+  }
+  return sent;
+}
+
+}  // namespace
+
+std::optional<GithubRef> ParseGithubLinkUrl(std::string_view url) {
+  if (!url.starts_with(kGithubPrefix)) return std::nullopt;
+  std::string_view rest = url.substr(kGithubPrefix.size());
+  auto segment = [&rest](std::string_view* out) {
+    const size_t slash = rest.find('/');
+    if (slash == std::string_view::npos) return false;
+    *out = rest.substr(0, slash);
+    rest.remove_prefix(slash + 1);
+    return true;
+  };
+  GithubRef ref;
+  std::string_view owner, repo, kind;
+  if (!segment(&owner) || !segment(&repo) || !segment(&kind) || !IsRepoName(owner) || !IsRepoName(repo)) {
+    return std::nullopt;
+  }
+  size_t n = 0;
+  const bool pull = kind == "pull";
+  if (!pull && kind != "commit") return std::nullopt;
+  while (n < rest.size() && (pull ? IsDigit(rest[n]) : IsLowerHex(rest[n]))) ++n;
+  if (n == 0 || (n < rest.size() && rest[n] != '/' && rest[n] != '?' && rest[n] != '#')) return std::nullopt;
+  if (!pull && (n < 7 || n > 64)) return std::nullopt;
+  if (pull && (n > 18 || rest[0] == '0')) return std::nullopt;
+  ref.owner = owner;
+  ref.repo = repo;
+  ref.ref = rest.substr(0, n);
+  ref.link_type = pull ? "pull_request" : "commit";
+  ref.url = std::string(kGithubPrefix) + ref.owner + "/" + ref.repo + "/" + std::string(kind) + "/" + ref.ref;
+  return ref;
+}
+
+std::optional<std::pair<std::string, std::string>> GithubRepoOfRemote(std::string_view remote) {
+  std::string_view path;
+  const size_t scheme = remote.find("://");
+  if (scheme != std::string_view::npos) {
+    std::string_view proto = remote.substr(0, scheme);
+    if (proto != "https" && proto != "http" && proto != "ssh" && proto != "git" && proto != "git+ssh") {
+      return std::nullopt;
+    }
+    std::string_view rest = remote.substr(scheme + 3);
+    const size_t slash = rest.find('/');
+    if (slash == std::string_view::npos) return std::nullopt;
+    std::string_view host = rest.substr(0, slash);
+    if (const size_t at = host.rfind('@'); at != std::string_view::npos) host.remove_prefix(at + 1);
+    if (const size_t colon = host.find(':'); colon != std::string_view::npos) host = host.substr(0, colon);
+    if (!EqualsIgnoreCase(host, "github.com") && !EqualsIgnoreCase(host, "www.github.com")) return std::nullopt;
+    path = rest.substr(slash + 1);
+  } else {
+    // scp-like: [user@]host:owner/repo(.git)
+    const size_t colon = remote.find(':');
+    if (colon == std::string_view::npos || Contains(remote.substr(0, colon), "/")) return std::nullopt;
+    std::string_view host = remote.substr(0, colon);
+    if (const size_t at = host.rfind('@'); at != std::string_view::npos) host.remove_prefix(at + 1);
+    if (!EqualsIgnoreCase(host, "github.com")) return std::nullopt;
+    path = remote.substr(colon + 1);
+  }
+  while (path.starts_with("/")) path.remove_prefix(1);
+  while (path.ends_with("/")) path.remove_suffix(1);
+  if (path.ends_with(".git")) path.remove_suffix(4);
+  const size_t slash = path.find('/');
+  if (slash == std::string_view::npos) return std::nullopt;
+  std::string_view owner = path.substr(0, slash), repo = path.substr(slash + 1);
+  if (!IsRepoName(owner) || !IsRepoName(repo)) return std::nullopt;
+  return std::make_pair(std::string(owner), std::string(repo));
+}
+
+GitQueries RealGitQueries(std::chrono::milliseconds timeout) {
+  GitQueries q;
+  q.origin_url = [timeout](const std::string& dir) -> std::optional<std::string> {
+    Result<std::string> out = RunGitQuery(dir, {"remote", "get-url", "origin"}, timeout);
+    if (!out.ok()) return std::nullopt;
+    std::string url = Trim(*out);
+    return url.empty() ? std::nullopt : std::optional<std::string>(url);
+  };
+  q.resolve_commit = [timeout](const std::string& dir, const std::string& rev) -> std::optional<std::string> {
+    if (rev.empty() || rev.starts_with("-")) return std::nullopt;
+    Result<std::string> out = RunGitQuery(dir, {"rev-parse", "--verify", "--quiet", rev + "^{commit}"}, timeout);
+    if (!out.ok()) return std::nullopt;
+    return Trim(*out);
+  };
+  return q;
+}
+
+bool MayHoldGithubLink(std::string_view payload) {
+  if (Contains(payload, "github.com") || Contains(payload, "pull_request")) return true;
+  return Contains(payload, "git") && (Contains(payload, "commit") || Contains(payload, "push"));
+}
+
+std::vector<uploader::GithubLink> LinksFromToolUse(std::string_view payload_json, const GitQueries& git) {
+  std::vector<uploader::GithubLink> links;
+  simdjson::dom::parser parser;
+  simdjson::dom::object root;
+  if (parser.parse(payload_json.data(), payload_json.size(), true).get(root) != simdjson::SUCCESS) return links;
+  std::string_view tool_name, cwd;
+  if (root["tool_name"].get(tool_name) != simdjson::SUCCESS) return links;
+  if (root["cwd"].get(cwd) != simdjson::SUCCESS || !cwd.starts_with("/")) cwd = {};
+  simdjson::dom::element response;
+  std::vector<std::string> output;
+  size_t bytes = 0;
+  if (root["tool_response"].get(response) == simdjson::SUCCESS) CollectStrings(response, &output, &bytes);
+  simdjson::dom::object input;
+  const bool has_input = root["tool_input"].get(input) == simdjson::SUCCESS;
+
+  if (tool_name == "Bash") {
+    std::string_view command;
+    if (!has_input || input["command"].get(command) != simdjson::SUCCESS) return links;
+    BashLinks(std::string(command), output, std::string(cwd), git, &links);
+  } else if (IsMcpPullRequestTool(tool_name)) {
+    std::vector<std::string> urls;
+    for (const std::string& s : output) FindPullRequestUrls(s, &urls);
+    std::string_view title;
+    if (!has_input || input["title"].get(title) != simdjson::SUCCESS) title = {};
+    if (!urls.empty()) {
+      if (std::optional<GithubRef> ref = ParseGithubLinkUrl(urls.front())) AddLink(&links, MakeLink(*ref, title));
+    }
+  }
+  return links;
+}
+
+std::string CleanLinkTitle(std::string_view title) {
+  std::string text = CleanMetadataText(title, kMaxGithubTitleChars * 4);
+  size_t chars = 0, at = 0;
+  for (; at < text.size(); ++at) {
+    if ((static_cast<unsigned char>(text[at]) & 0xC0) != 0x80 && ++chars > kMaxGithubTitleChars) break;
+  }
+  text.resize(at);
+  return text;
+}
+
+std::string GithubLinkDir(const std::string& dest_dir) { return dest_dir + "/github-links"; }
+
+Status QueueGithubLinks(const std::string& dest_dir, const std::string& session_id,
+                        const std::vector<uploader::GithubLink>& links) {
+  if (links.empty()) return Status::Ok();
+  if (Status st = MakeDirs(GithubLinkDir(dest_dir)); !st.ok()) return st;
+  std::string data;
+  for (const uploader::GithubLink& l : links) data += EncodeQueued(QueuedLink{l, 0});
+  return AppendLocked(QueuePath(dest_dir, session_id), data);
+}
+
+size_t QueuedGithubLinkCount(const std::string& dest_dir, const std::string& session_id) {
+  Result<std::string> text = ReadFile(QueuePath(dest_dir, session_id), kMaxQueueBytes);
+  return text.ok() ? DecodeQueue(*text).size() : 0;
+}
+
+void RecordSentGithubLink(const std::string& dest_dir, const std::string& session_id, const std::string& url) {
+  if (!MakeDirs(GithubLinkDir(dest_dir)).ok()) return;
+  if (Status st = AppendLocked(SentPath(dest_dir, session_id), url + "\n"); !st.ok()) {
+    spdlog::debug("session {}: cannot remember a sent GitHub link ({})", session_id, st.ToString());
+  }
+}
+
+LinkSendResult SendQueuedGithubLinks(const std::string& dest_dir, const std::string& session_id,
+                                     const std::string& backend_session_id, uploader::Sink& sink,
+                                     const redact::Redactor& redactor) {
+  LinkSendResult result;
+  const std::string path = QueuePath(dest_dir, session_id);
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0 || st.st_size == 0 || backend_session_id.empty()) return result;
+  std::vector<QueuedLink> queue = DecodeQueue(TakeQueue(path));
+  if (queue.empty()) return result;
+  const std::set<std::string> sent = LoadSent(dest_dir, session_id);
+  std::string keep;
+  bool stop = false;  // the backend is down or refuses us: the rest waits
+  for (QueuedLink& q : queue) {
+    if (q.link.source != "manual" && sent.count(q.link.url) > 0) {
+      ++result.skipped;
+      continue;
+    }
+    if (stop) {
+      keep += EncodeQueued(q);
+      ++result.kept;
+      continue;
+    }
+    uploader::GithubLink link = q.link;
+    redact::RedactResult red = redactor.RedactText(link.title);
+    link.title = CleanLinkTitle(red.text());
+    const Status status = sink.AddGithubLink(backend_session_id, link);
+    if (status.ok()) {
+      RecordSentGithubLink(dest_dir, session_id, q.link.url);
+      ++result.sent;
+      continue;
+    }
+    ++q.tries;
+    const bool refused = status.kind() == Status::Kind::kInvalidInput;
+    const bool gone = status.kind() == Status::Kind::kNotFound && q.tries >= kMaxNotFoundTries;
+    if (refused || gone || q.tries >= kMaxTries) {
+      spdlog::warn("session {}: a GitHub {} link was dropped: {}", session_id, q.link.link_type, status.ToString());
+      ++result.dropped;
+      continue;
+    }
+    if (status.kind() != Status::Kind::kNotFound) stop = true;
+    keep += EncodeQueued(q);
+    ++result.kept;
+  }
+  if (!keep.empty()) {
+    if (Status s = AppendLocked(path, keep); !s.ok()) {
+      spdlog::error("session {}: {} GitHub link(s) could not be queued again ({})", session_id, result.kept,
+                    s.ToString());
+    }
+  }
+  if (result.sent > 0) spdlog::info("session {}: {} GitHub link(s) sent", session_id, result.sent);
+  return result;
+}
+
+}  // namespace tsync::agent

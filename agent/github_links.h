@@ -1,0 +1,119 @@
+// GitHub links: the commits and pull requests a session created, linked to it
+// on the backend (PROTOCOL.md "POST /api/v1/sessions/{session_id}/github-links").
+//
+// 1) Found by the PostToolUse hook (`tsync hook post-tool-use`, installed with
+//    matchers for Bash and the GitHub MCP create_pull_request tool) in the
+//    tool's input and response — LinksFromToolUse:
+//    - Bash `gh pr create`: the pull request URL gh prints; the title from
+//      --title / -t;
+//    - an MCP `mcp__…github…__create_pull_request` tool: the pull request URL
+//      in its result; the title from its input;
+//    - Bash `git commit`: "[<branch> (root-commit)? <hash>] <subject>", the
+//      commit titled by its subject, in the `origin` of the payload's cwd;
+//    - Bash `git push`: "<old>..<new> <src> -> <dst>" and "* [new branch] <src>
+//      -> <dst>", the pushed tips, in the repository of git's "To <url>" line.
+//    Commit URLs need that repository on github.com (https, ssh, git and
+//    scp-like remote URLs); any other host gives nothing. Abbreviated hashes
+//    are expanded with `git rev-parse` in the cwd. Only
+//    `https://github.com/<owner>/<repo>/pull/<n>` and `…/commit/<hex>` are
+//    ever produced (ParseGithubLinkUrl).
+// 2) Queued, never sent by the hook, which must stay fast and never fail the
+//    tool call: <dest_dir>/github-links/<session_id>.jsonl, one link a line,
+//    appended under flock. The session's engine drains it after each pass that
+//    reached the backend (agent/pass_follow_up.h) — after the session's init,
+//    so links found before the session exists there wait for it.
+// 3) Sent once per (session, URL): <session_id>.sent beside the queue lists
+//    the URLs the backend acknowledged, and a hook's repeat is dropped (the
+//    server would upsert it — and overwrite a manual link's source). Links
+//    with source "manual" (`tsync link`) are always sent.
+// Titles are cleaned (controls removed), redacted like all metadata and cut
+// to 500 characters (the server's limit). Logs never carry URLs or titles.
+// Thread-safety: free functions; the queue files are locked for each access.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+#include "redact/redactor.h"
+#include "uploader/sink.h"
+
+namespace tsync::agent {
+
+inline constexpr size_t kMaxGithubTitleChars = 500;  // PROTOCOL.md github-links
+
+/// A link URL taken apart.
+struct GithubRef {
+  std::string url;        // canonical: https://github.com/<owner>/<repo>/<pull|commit>/<ref>
+  std::string owner;
+  std::string repo;
+  std::string link_type;  // "pull_request" | "commit"
+  std::string ref;        // the number or the hash
+};
+
+/// `https://github.com/<owner>/<repo>/pull/<digits>` or `…/commit/<lowercase
+/// hex, 7-64>`, optionally followed by `/…`, `?…` or `#…` (dropped from the
+/// canonical URL); nullopt for anything else.
+std::optional<GithubRef> ParseGithubLinkUrl(std::string_view url);
+
+/// {owner, repo} of a remote URL on github.com (https/http/ssh/git URLs,
+/// `git@github.com:o/r.git`); nullopt for other hosts and forms.
+std::optional<std::pair<std::string, std::string>> GithubRepoOfRemote(std::string_view remote_url);
+
+/// What LinksFromToolUse asks git (a seam for tests). Each returns nullopt
+/// when git cannot answer.
+struct GitQueries {
+  /// The `origin` remote's URL of the repository at `dir`.
+  std::function<std::optional<std::string>(const std::string& dir)> origin_url;
+  /// The full hash of the commit `rev` names in the repository at `dir`.
+  std::function<std::optional<std::string>(const std::string& dir, const std::string& rev)> resolve_commit;
+};
+/// Both through `git` (agent/git_info.h RunGitQuery), each run under `timeout`.
+GitQueries RealGitQueries(std::chrono::milliseconds timeout);
+
+/// The hook's first check, on the raw payload: false when it cannot hold a
+/// link (no "github.com", no "pull_request", no `git … commit|push`), so the
+/// common case costs a few substring searches.
+bool MayHoldGithubLink(std::string_view payload);
+
+/// The links in one PostToolUse payload (the whole hook JSON object), with
+/// source "cli_hook", deduplicated; none for a malformed payload.
+std::vector<uploader::GithubLink> LinksFromToolUse(std::string_view payload_json, const GitQueries& git);
+
+/// The title cleaned (controls removed, spaces collapsed) and cut to 500
+/// characters at a UTF-8 boundary.
+std::string CleanLinkTitle(std::string_view title);
+
+/// <dest_dir>/github-links
+std::string GithubLinkDir(const std::string& dest_dir);
+
+/// Appends `links` to the session's queue (0600).
+Status QueueGithubLinks(const std::string& dest_dir, const std::string& session_id,
+                        const std::vector<uploader::GithubLink>& links);
+
+/// Links waiting in the session's queue (for `tsync status --session`).
+size_t QueuedGithubLinkCount(const std::string& dest_dir, const std::string& session_id);
+
+/// Remembers that the backend holds `url` for the session.
+void RecordSentGithubLink(const std::string& dest_dir, const std::string& session_id, const std::string& url);
+
+struct LinkSendResult {
+  size_t sent = 0;
+  size_t skipped = 0;  // already sent before
+  size_t kept = 0;     // left queued for a later pass
+  size_t dropped = 0;  // refused by the backend, or given up on
+};
+
+/// Drains the session's queue into `sink` (`backend_session_id` from Init):
+/// sent links are remembered; a refused one (kInvalidInput) is dropped; on
+/// kNotFound a link is kept for 5 tries, on other failures it is kept and
+/// the rest wait for the next pass. Cheap when the queue is empty (one stat).
+LinkSendResult SendQueuedGithubLinks(const std::string& dest_dir, const std::string& session_id,
+                                     const std::string& backend_session_id, uploader::Sink& sink,
+                                     const redact::Redactor& redactor);
+
+}  // namespace tsync::agent
