@@ -63,6 +63,7 @@ void PassFollowUp::AfterPass(uploader::Sink& sink, const std::string& backend_se
     }
     if (!st.ok()) spdlog::debug("session {}: cannot record upload times ({})", session_.session_id, st.ToString());
   }
+  summaries_.EndPass();
   if (!reached_sink || backend_session_id.empty()) return;
   summaries_.Send(sink);
   SendQueuedGithubLinks(dest_dir_, session_.session_id, backend_session_id, sink, redactor_);

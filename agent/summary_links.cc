@@ -172,7 +172,6 @@ void SummaryLinks::Record(const std::string& target, const std::string& text) {
 }
 
 void SummaryLinks::Send(uploader::Sink& sink) {
-  indexed_this_pass_ = false;
   if (!listed_waiting_) {
     // Items this session recorded in an earlier process and could not send.
     listed_waiting_ = true;

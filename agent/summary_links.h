@@ -62,6 +62,9 @@ class SummaryLinks {
   /// fails the pass; problems are logged.
   void Send(uploader::Sink& sink);
 
+  /// Ends a pass, sent or not: the next Claim re-indexes the project.
+  void EndPass() { indexed_this_pass_ = false; }
+
   /// PATCHes the sink acknowledged (tests).
   uint64_t sent() const { return sent_; }
 

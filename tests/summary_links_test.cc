@@ -8,10 +8,13 @@
 #include <string>
 #include <vector>
 
+#include "agent/summary_links.h"
 #include "base/json.h"
+#include "redact/redactor.h"
 #include "tests/refserver_process.h"
 #include "tests/rule_examples.h"
 #include "tests/test_util.h"
+#include "uploader/archive_sink.h"
 
 namespace tsync::testing {
 namespace {
@@ -104,7 +107,79 @@ struct Home {
   }
 };
 
+/// Answers SetSummary from a script (then OK) and records every call.
+class ScriptedSink : public uploader::ArchiveSink {
+ public:
+  using ArchiveSink::ArchiveSink;
+  std::vector<Status> script;
+  std::vector<std::pair<std::string, std::string>> calls;
+  Status SetSummary(const std::string& external_id, std::string_view summary) override {
+    calls.emplace_back(external_id, std::string(summary));
+    if (script.empty()) return Status::Ok();
+    Status st = script.front();
+    script.erase(script.begin());
+    return st;
+  }
+};
+
 }  // namespace
+
+TEST_CASE("summaries: transient failures back off, a 404 waits for the target's sync, a restart picks up what waits",
+          "[summary_links]") {
+  TempDir dir;
+  const std::string project = dir / "projects/-home-dev-app";
+  const agent::SessionRef first{kFirst, project, project + "/" + kFirst + ".jsonl"};
+  const agent::SessionRef second{kSecond, project, project + "/" + kSecond + ".jsonl"};
+  WriteFile(first.transcript_path, Message("assistant", kLeaf, kFirst, "done"));
+  WriteFile(second.transcript_path, Summary("About the first", kLeaf) +
+                                        Message("user", "b1000000-0000-4000-8000-000000000001", kSecond, "go on"));
+  const std::string dest = dir / "dest";
+  auto redactor = redact::Redactor::CreateDefault();
+  REQUIRE(redactor.ok());
+  int64_t now = 1000;
+  agent::SummaryLinksOptions options;
+  options.now = [&now] { return now; };
+  ScriptedSink sink(dir / "archive");
+  {
+    agent::SummaryLinks links(second, dest, **redactor, options);
+    CHECK(links.Claim("", "no leaf"));
+    CHECK(links.Claim("ffffffff-0000-4000-8000-00000000000f", "unknown leaf"));
+    CHECK(links.Claim("b1000000-0000-4000-8000-000000000001", "our own leaf"));
+    CHECK_FALSE(links.Claim(kLeaf, "About the first"));
+    CHECK(agent::WaitingSummaryCount(dest, kFirst) == 1);
+    sink.script = {Status::Transient("503 Service Unavailable")};
+    links.Send(sink);
+    REQUIRE(sink.calls.size() == 1);
+    now += 10;
+    links.Send(sink);
+    CHECK(sink.calls.size() == 1);  // backing off (30 s)
+  }
+  // Another process of the same session: it finds what it left waiting.
+  now += 31;
+  sink.script = {Status::NotFound("Session not found")};
+  agent::SummaryLinks again(second, dest, **redactor, options);
+  again.Send(sink);
+  CHECK(sink.calls.size() == 2);
+  now += 7200;
+  again.Send(sink);
+  CHECK(sink.calls.size() == 2);  // a 404 waits for the target, however long
+  CHECK(agent::WaitingSummaryCount(dest, kFirst) == 1);
+
+  // The target's own pass (it is synced now) sends what waits for it.
+  agent::SummaryLinks target(first, dest, **redactor, options);
+  target.Send(sink);
+  REQUIRE(sink.calls.size() == 3);
+  CHECK(sink.calls.back() == std::make_pair(std::string(kFirst), std::string("About the first")));
+  CHECK(target.sent() == 1);
+  CHECK(agent::WaitingSummaryCount(dest, kFirst) == 0);
+
+  // The line read again by a later process: already sent, nothing waits or goes out.
+  agent::SummaryLinks later(second, dest, **redactor, options);
+  CHECK_FALSE(later.Claim(kLeaf, "About the first"));
+  CHECK(agent::WaitingSummaryCount(dest, kFirst) == 0);
+  later.Send(sink);
+  CHECK(sink.calls.size() == 3);
+}
 
 TEST_CASE("summaries: a resumed session's summary line sets the first session's summary once — not again after a "
           "restart",
