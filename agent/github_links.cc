@@ -224,10 +224,11 @@ std::vector<PushedRef> PushedRefs(std::string_view output) {
       out.push_back({to, src});
       continue;
     }
-    size_t dots = summary.find("..");
-    if (dots == std::string::npos) continue;
-    std::string_view tip = std::string_view(summary).substr(summary.find_first_not_of('.', dots));
-    if (IsHash(tip)) out.push_back({to, std::string(tip)});
+    const size_t dots = summary.find("..");
+    const size_t tip = dots == std::string::npos ? std::string::npos : summary.find_first_not_of('.', dots);
+    if (tip != std::string::npos && IsHash(std::string_view(summary).substr(tip))) {
+      out.push_back({to, summary.substr(tip)});
+    }
   }
   return out;
 }

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <exception>
 #include <ostream>
 
 #include "agent/exit_codes.h"
@@ -23,9 +24,7 @@ int Fail(const Status& st) {
   return ExitCodeFor(st);
 }
 
-}  // namespace
-
-size_t QueueToolUseLinks(const config::Config& config, const HookInput& input) {
+size_t QueueLinks(const config::Config& config, const HookInput& input) {
   Result<DestinationName> dest = ResolveDestination(config, "");
   if (!dest.ok() || !dest->backend) return 0;  // the local archive keeps no links
   std::vector<uploader::GithubLink> links = LinksFromToolUse(input.payload_json, RealGitQueries(kGitTimeout));
@@ -38,6 +37,18 @@ size_t QueueToolUseLinks(const config::Config& config, const HookInput& input) {
   }
   spdlog::info("hook post-tool-use: {} GitHub link(s) queued for session {}", links.size(), input.session.session_id);
   return links.size();
+}
+
+}  // namespace
+
+size_t QueueToolUseLinks(const config::Config& config, const HookInput& input) {
+  // A hook must never fail the tool call, whatever the payload holds.
+  try {
+    return QueueLinks(config, input);
+  } catch (const std::exception& e) {
+    spdlog::error("hook post-tool-use: session {}: {}; no GitHub link queued", input.session.session_id, e.what());
+    return 0;
+  }
 }
 
 int RunLink(const config::Config& config, const LinkArgs& args, std::ostream& out) {

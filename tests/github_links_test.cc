@@ -269,7 +269,9 @@ TEST_CASE("github links: malformed payloads give nothing and never throw", "[git
       R"({"tool_name":"Bash","tool_input":{"command":7},"tool_response":{}})",
       R"({"tool_name":"Bash","tool_input":{"command":"gh pr create"},"tool_response":null})",
       R"({"tool_name":"Bash","tool_input":{"command":"git commit"},"tool_response":"[main 1234567] x\n"})",
-      BashPayload("gh pr create", "https://github.com/o/r/pull/1").substr(0, 120)};
+      BashPayload("gh pr create", "https://github.com/o/r/pull/1").substr(0, 120),
+      BashPayload("git push", "", "To github.com:acme/app.git\n   abc1234.. main -> main\n   .. x -> x\n + ... y -> y\n"),
+      BashPayload("git commit -m x", "[] x\n[main] x\n[ 1234567]\n[main zzzzzzz] x\n")};
   for (const std::string& payload : bad) {
     INFO(payload.size() << " bytes");
     CHECK(LinksFromToolUse(payload, git).empty());
