@@ -6,6 +6,7 @@
 #include <istream>
 
 #include "agent/exit_codes.h"
+#include "agent/lifecycle_events.h"
 #include "agent/link_command.h"
 #include "agent/pending_queue.h"
 #include "agent/process_info.h"
@@ -95,6 +96,16 @@ int RunHook(HookEvent event, const config::LoadedConfig& loaded, const std::vect
   }
   const std::string& state_dir = loaded.config.state_dir;
   ReapWatchers(state_dir);
+  // Recorded before the watcher is asked for, so a watcher started now finds
+  // it on its first pass; the watcher sends it, if the backend takes it
+  // (agent/lifecycle_events.h). An archive takes none.
+  if (std::string_view type = LifecycleEventFor(*parsed); !type.empty() && loaded.config.HasBackend()) {
+    if (Status st = RecordLifecycleEvent(state_dir, parsed->session.session_id, type, parsed->payload_json);
+        !st.ok()) {
+      spdlog::warn("hook {}: cannot record the {} event of session {} ({}); it is not mirrored",
+                   HookCommandName(event), type, parsed->session.session_id, st.ToString());
+    }
+  }
   switch (event) {
     case HookEvent::kSessionEnd:
       EndSession(loaded, global_flags, *parsed);

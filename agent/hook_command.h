@@ -13,6 +13,10 @@
 //  - session-end: leave the end request (the hook payload) and signal the
 //    watcher to flush, send session_end and exit — or, without a live
 //    watcher, start a detached one-shot final flush.
+// session-start, stop and pre-compact also queue a lifecycle event
+// (session_start, resume, compact, stop) for the watcher to send when the
+// backend advertises them (agent/lifecycle_events.h); the hook itself never
+// touches the network.
 // post-tool-use queues the GitHub links in a tool's output for the session's
 // watcher (agent/link_command.h), after a few substring checks that let the
 // common payload leave at once.

@@ -134,6 +134,7 @@ Result<Destination> OpenDestination(const config::Config& config, const std::str
     auto caps = (*client)->GetCapabilities();
     if (!caps.ok()) return caps.status();
     dest.workflow_files = caps->Has("workflow_files");
+    dest.lifecycle_events = caps->Has("lifecycle_events");
     dest.sink = std::make_unique<uploader::SyncSink>(std::move(client.value()));
     dest.display = url;
     dest.backend = true;

@@ -43,6 +43,7 @@ struct Destination {
   std::string checkpoint_dir;  // <state_dir>/dest-<hash>
   bool backend = false;
   bool workflow_files = true;  // the backend's capabilities allow workflow files
+  bool lifecycle_events = false;  // the backend takes session_start, resume, compact, stop (agent/lifecycle_events.h)
 };
 /// Which destination a run uses: `to` (a URL or a directory), else the
 /// configured backend, else the configured archive directory.

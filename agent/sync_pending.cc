@@ -10,6 +10,7 @@
 
 #include "agent/engine.h"
 #include "agent/exit_codes.h"
+#include "agent/lifecycle_events.h"
 #include "agent/pending_queue.h"
 #include "agent/redaction_setup.h"
 #include "agent/save_command.h"
@@ -18,6 +19,23 @@
 #include "base/fs.h"
 
 namespace tsync::agent {
+namespace {
+
+/// Sends the session's queued lifecycle events, or drops them when the
+/// backend does not take them (agent/lifecycle_events.h).
+Status MirrorLifecycleEvents(const std::string& state_dir, const Destination& dest, const redact::Redactor& redactor,
+                             const std::string& id, const std::string& backend_session_id) {
+  if (!dest.lifecycle_events) {
+    DropLifecycleEvents(state_dir, id);
+  } else if (Status st = SendLifecycleEvents(state_dir, *dest.sink, redactor, id, backend_session_id).status;
+             !st.ok()) {
+    return st;
+  }
+  RemoveLifecycleDirIfEmpty(state_dir, id);
+  return Status::Ok();
+}
+
+}  // namespace
 
 int RunSyncPending(const config::Config& config, bool background, std::ostream& out) {
   const std::string& state_dir = config.state_dir;
@@ -67,8 +85,10 @@ int RunSyncPending(const config::Config& config, bool background, std::ostream& 
     options.include_workflows = dest->workflow_files;
     SyncSession sync(e.session, *dest->sink, **redactor, dest->checkpoint_dir, options);
     SessionReport report = sync.Run();
-    Status end = report.complete() ? SendEndRequest(state_dir, *dest->sink, id, report.backend_session_id)
+    // Lifecycle events the watcher could not send go first, then session_end.
+    Status end = report.complete() ? MirrorLifecycleEvents(state_dir, *dest, **redactor, id, report.backend_session_id)
                                    : Status::Ok();
+    if (end.ok() && report.complete()) end = SendEndRequest(state_dir, *dest->sink, id, report.backend_session_id);
     if (report.complete() && end.ok()) {
       RemovePending(state_dir, id);
       ++synced;
@@ -77,7 +97,7 @@ int RunSyncPending(const config::Config& config, bool background, std::ostream& 
     }
     ++left;
     (void)DeferPending(state_dir, e, now);
-    const std::string why = !end.ok() ? "session_end: " + end.ToString()
+    const std::string why = !end.ok() ? "events: " + end.ToString()
                                       : report.status.ok() ? "some files are not complete" : report.status.ToString();
     spdlog::warn("session {}: still pending ({}); retried after {} s", id, why, PendingBackoffSeconds(e.attempts + 1));
     out << id << "  pending — " << why << "\n";

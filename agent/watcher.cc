@@ -24,6 +24,7 @@
 
 #include "agent/engine.h"
 #include "agent/exit_codes.h"
+#include "agent/lifecycle_events.h"
 #include "agent/pending_queue.h"
 #include "agent/redaction_setup.h"
 #include "agent/save_command.h"
@@ -66,6 +67,7 @@ class Watcher {
 
   Status Open();
   bool Pass();
+  void MirrorEvents();
   int FinalFlush(bool send_end);
   void SetUpInotify();
   void AddDirWatches(const std::string& dir);
@@ -90,7 +92,9 @@ class Watcher {
   int inotify_ = -1;
   int pidfd_ = -1;
   int project_wd_ = -1;
+  int events_wd_ = -1;                  // the lifecycle events the hooks queue
   std::map<int, std::string> dir_wds_;  // session-tree watches
+  bool events_due_ = false;             // a hook queued a lifecycle event
   bool end_requested_ = false;
   bool stop_requested_ = false;
   std::optional<Clock::time_point> flush_deadline_;
@@ -171,8 +175,28 @@ bool Watcher::Pass() {
   } else {
     RemovePending(state_dir(), id());
   }
+  MirrorEvents();
   Record(entry_.state);
   return r.complete();
+}
+
+/// Sends the lifecycle events the hooks queued — or drops them, unsent, when
+/// the backend does not advertise them. Needs the session initialised.
+void Watcher::MirrorEvents() {
+  if (!dest_ || backend_session_id_.empty()) return;
+  if (!dest_->lifecycle_events) {
+    if (size_t n = DropLifecycleEvents(state_dir(), id()); n > 0) {
+      spdlog::info("session {}: {} lifecycle event(s) not sent: {} does not advertise {}", id(), n, dest_->display,
+                   kLifecycleCapability);
+    }
+    return;
+  }
+  LifecycleSendResult sent = SendLifecycleEvents(state_dir(), *dest_->sink, *redactor_, id(), backend_session_id_);
+  if (sent.sent > 0) spdlog::debug("session {}: {} lifecycle event(s) sent", id(), sent.sent);
+  if (!sent.status.ok()) {
+    entry_.last_error = "lifecycle events wait: " + sent.status.ToString();
+    spdlog::warn("session {}: {}", id(), entry_.last_error);
+  }
 }
 
 int Watcher::FinalFlush(bool send_end) {
@@ -209,7 +233,8 @@ int Watcher::FinalFlush(bool send_end) {
   cv.notify_one();
   watchdog.join();
   const bool end_left = HasEndRequest(state_dir(), id());
-  if (complete && end.ok() && !end_left) {
+  const bool events_left = dest_ && dest_->lifecycle_events && QueuedLifecycleEvents(state_dir(), id()) > 0;
+  if (complete && end.ok() && !end_left && !events_left) {
     RemovePending(state_dir(), id());
     Record(WatcherState::kDone);
     spdlog::info("session {}: final flush done, {} line(s) sent by this watcher{}", id(), entry_.lines_synced,
@@ -245,6 +270,10 @@ void Watcher::SetUpInotify() {
     }
   }
   if (project_wd_ < 0) project_wd_ = ::inotify_add_watch(inotify_, opt_.session.project_dir.c_str(), kDirEvents);
+  if (events_wd_ < 0 && config_.HasBackend()) {
+    // Hooks write events by rename (agent/lifecycle_events.h).
+    events_wd_ = ::inotify_add_watch(inotify_, LifecycleDir(state_dir(), id()).c_str(), IN_MOVED_TO | IN_ONLYDIR);
+  }
   const std::string session_dir = opt_.session.project_dir + "/" + id();
   AddDirWatches(session_dir);
 }
@@ -268,6 +297,11 @@ bool Watcher::DrainInotify() {
       if (ev->mask & IN_IGNORED) {
         dir_wds_.erase(ev->wd);
         if (ev->wd == project_wd_) project_wd_ = -1;
+        if (ev->wd == events_wd_) events_wd_ = -1;
+        continue;
+      }
+      if (ev->wd == events_wd_) {
+        events_due_ = true;
         continue;
       }
       if (ev->wd == project_wd_) {
@@ -315,6 +349,14 @@ void Watcher::WatchClaude() {
 bool Watcher::ClaudeGone() { return opt_.claude.pid > 0 && !ProcessAlive(opt_.claude); }
 
 int Watcher::Run() {
+  // Signals are blocked before the registry entry makes this watcher visible:
+  // a hook's SIGUSR1 must never meet the default action (termination).
+  sigset_t mask;
+  sigemptyset(&mask);
+  for (int sig : {SIGUSR1, SIGTERM, SIGINT, SIGHUP}) sigaddset(&mask, sig);
+  ::sigprocmask(SIG_BLOCK, &mask, nullptr);
+  signal_fd_ = ::signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+
   Result<WatcherLock> lock = WatcherLock::TryAcquire(state_dir(), id());
   if (!lock.ok()) {
     if (lock.status().kind() == Status::Kind::kConflict) {
@@ -329,12 +371,15 @@ int Watcher::Run() {
   entry_.process = SelfProcess();
   entry_.claude = opt_.claude;
   Record(WatcherState::kStarting);
-
-  sigset_t mask;
-  sigemptyset(&mask);
-  for (int sig : {SIGUSR1, SIGTERM, SIGINT, SIGHUP}) sigaddset(&mask, sig);
-  ::sigprocmask(SIG_BLOCK, &mask, nullptr);
-  signal_fd_ = ::signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+  // Removed, when empty, on the way out — while the lock is still held (it
+  // is destroyed after this), so it never pulls the directory from under
+  // the next watcher.
+  struct EventsDirCleanup {
+    const std::string& state_dir;
+    const std::string& id;
+    ~EventsDirCleanup() { RemoveLifecycleDirIfEmpty(state_dir, id); }
+  } events_dir_cleanup{state_dir(), id()};
+  if (config_.HasBackend()) (void)MakeDirs(LifecycleDir(state_dir(), id()), 0700);
 
   Status opened = Open();
   if (!opened.ok() && opened.kind() != Status::Kind::kTransient) {
@@ -366,6 +411,15 @@ int Watcher::Run() {
       last_dirty = Clock::now();
       if (!dirty) first_dirty = last_dirty;
       dirty = true;
+    }
+    if (events_due_) {
+      events_due_ = false;
+      if (backend_session_id_.empty()) {
+        Pass();  // inits the session, then sends them
+      } else {
+        MirrorEvents();
+        Record(entry_.state);
+      }
     }
     bool claude_gone = pidfd_ >= 0 && (fds[2].revents & (POLLIN | POLLHUP));
     const Clock::time_point after = Clock::now();

@@ -12,6 +12,13 @@
 // `safety_scan` pass (every 5 s, every 1 s without inotify) covers a lost
 // inotify event, an overflowing queue or a filesystem without inotify.
 //
+// Lifecycle events (agent/lifecycle_events.h): it watches the directory
+// where hooks queue session_start/resume/compact/stop, and after each pass
+// that knows the backend session sends them — or, to a backend that does not
+// advertise lifecycle_events, deletes them unsent. They go before the
+// session_end; a final flush that leaves some unsent leaves the session
+// pending.
+//
 // When it ends, always after a final flush:
 //  - SIGUSR1 (the SessionEnd hook left an end request): flush, then send one
 //    session_end with the hook's payload (agent/session_end.h);

@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -135,6 +136,30 @@ Reply SendFrom(const std::string& source_ip, int port, const std::string& method
   while ((n = recv(fd, buf, sizeof buf, 0)) > 0) raw.append(buf, static_cast<size_t>(n));
   close(fd);
   return ParseReply(raw);
+}
+
+std::vector<StoredEvent> StoredEvents(const RefServer& server, const std::string& external_id) {
+  std::vector<StoredEvent> out;
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2((server.dir() / "db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+    sqlite3_close(db);
+    return out;
+  }
+  sqlite3_busy_timeout(db, 5000);
+  sqlite3_stmt* q = nullptr;
+  const char* sql =
+      "SELECT e.event_type, e.timestamp, e.payload FROM events e JOIN sessions s ON s.id = e.session_id "
+      "WHERE s.external_id = ?1 ORDER BY e.id";
+  if (sqlite3_prepare_v2(db, sql, -1, &q, nullptr) == SQLITE_OK) {
+    sqlite3_bind_text(q, 1, external_id.c_str(), -1, SQLITE_TRANSIENT);
+    while (sqlite3_step(q) == SQLITE_ROW) {
+      auto text = [&](int col) { return std::string(reinterpret_cast<const char*>(sqlite3_column_text(q, col))); };
+      out.push_back(StoredEvent{text(0), text(1), text(2)});
+    }
+  }
+  sqlite3_finalize(q);
+  sqlite3_close(db);
+  return out;
 }
 
 int64_t ViolationCount(int port, const char* kind) {

@@ -65,6 +65,16 @@ Reply Send(int port, const std::string& method, const std::string& target, const
 Reply SendFrom(const std::string& source_ip, int port, const std::string& method, const std::string& target,
                const Headers& headers, const std::string& body = "");
 
+/// One row of the server's events table.
+struct StoredEvent {
+  std::string type;
+  std::string timestamp;
+  std::string payload;  // minified JSON
+};
+/// The events the server stored for the session whose external id is
+/// `external_id`, in the order they arrived (read from its database).
+std::vector<StoredEvent> StoredEvents(const RefServer& server, const std::string& external_id);
+
 /// The server's count of client-bug violations of `kind` (/debug/violations).
 int64_t ViolationCount(int port, const char* kind);
 /// The sum over every kind.
