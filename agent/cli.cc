@@ -5,12 +5,14 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 
 #include "agent/config_command.h"
 #include "agent/exit_codes.h"
 #include "agent/hook_command.h"
+#include "agent/hooks_command.h"
 #include "agent/logging.h"
 #include "agent/login_command.h"
 #include "agent/redact_command.h"
@@ -159,6 +161,23 @@ int RunCli(int argc, char** argv) {
                      "As hooks run it: leave if another run is busy, retry only sessions whose backoff has passed");
   // --- end of live sync ---
 
+  // --- Hooks in Claude Code's settings.json, and setup ---
+  CLI::App* hooks_cmd =
+      app.add_subcommand("hooks", "Install, remove or check tsync's hooks in Claude Code's settings.json");
+  hooks_cmd->require_subcommand(1);
+  bool hooks_json = false;
+  CLI::App* hooks_install =
+      hooks_cmd->add_subcommand("install", "Add tsync's hooks (idempotent; every other setting and hook is kept)");
+  CLI::App* hooks_uninstall = hooks_cmd->add_subcommand("uninstall", "Remove tsync's hooks and nothing else");
+  CLI::App* hooks_status =
+      hooks_cmd->add_subcommand("status", "Each hook: installed, missing, or outdated (running another tsync)");
+  for (CLI::App* c : {hooks_install, hooks_uninstall, hooks_status}) {
+    c->add_flag("--json", hooks_json, "Print one JSON document");
+  }
+  CLI::App* setup_cmd = app.add_subcommand(
+      "setup", "Set tsync up for Claude Code: install the hooks, then check the backend or say how to log in");
+  // --- end of hooks and setup ---
+
   RedactArgs redact_args;
   CLI::App* redact_cmd = app.add_subcommand(
       "redact", "Redact a JSONL transcript (or stdin) as uploads are redacted and write it to stdout");
@@ -265,6 +284,20 @@ int RunCli(int argc, char** argv) {
     return RunWatch(loaded->config, watch);
   }
   if (sync_cmd->parsed()) return RunSyncPending(loaded->config, sync_background, std::cout);
+  if (hooks_cmd->parsed() || setup_cmd->parsed()) {
+    const HooksAction action = hooks_install->parsed()     ? HooksAction::kInstall
+                               : hooks_uninstall->parsed() ? HooksAction::kUninstall
+                                                           : HooksAction::kStatus;
+    std::string binary;  // uninstall removes entries of any tsync path
+    if (setup_cmd->parsed() || action != HooksAction::kUninstall) {
+      const char* path = std::getenv("PATH");
+      Result<std::string> self = HookBinaryPath(argc > 0 ? argv[0] : "", path ? path : "");
+      if (!self.ok()) return Fail(self.status());
+      binary = *self;
+    }
+    if (setup_cmd->parsed()) return RunSetup(*loaded, binary, std::cout);
+    return RunHooks(action, loaded->config, binary, hooks_json, std::cout);
+  }
   if (status_cmd->parsed()) return RunStatus(*loaded, status, std::cout);
   if (link_cmd->parsed()) return RunLink(loaded->config, link, std::cout);
 
