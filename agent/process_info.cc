@@ -87,14 +87,18 @@ std::vector<std::string> CommandLine(pid_t pid) {
   return args;
 }
 
+/// The npm package's native binary is bin/claude.exe (2.1.x), reached
+/// through a `claude` symlink — or run by its own path.
+bool ClaudeName(std::string_view name) { return name == "claude" || name == "claude.exe"; }
+
 bool IsClaude(pid_t pid, const StatFields& stat) {
-  if (stat.comm == "claude") return true;
+  if (ClaudeName(stat.comm)) return true;
   std::error_code ec;
   const std::string exe = std::filesystem::read_symlink("/proc/" + std::to_string(pid) + "/exe", ec).string();
-  if (!ec && BaseName(exe) == "claude") return true;
+  if (!ec && ClaudeName(BaseName(exe))) return true;
   const std::vector<std::string> args = CommandLine(pid);
   if (args.empty()) return false;
-  if (BaseName(args[0]) == "claude") return true;
+  if (ClaudeName(BaseName(args[0]))) return true;
   // The npm package's JavaScript entry point run by node.
   const std::string prog = BaseName(args[0]);
   if (prog == "node" || prog == "nodejs") {

@@ -37,7 +37,8 @@ bool ProcessAlive(const ProcessId& id);
 ProcessId SelfProcess();
 
 /// The nearest ancestor of `from` (default: this process's parent, inclusive)
-/// that is Claude Code: its command name, executable or argv[0] is "claude",
+/// that is Claude Code: its command name, executable or argv[0] is "claude"
+/// (or "claude.exe", the npm package's native binary),
 /// or node runs a script from a claude-code package. Hooks run under a shell,
 /// so the search walks up to 8 generations.
 std::optional<ProcessId> FindClaudeAncestor(pid_t from = 0);

@@ -9,17 +9,27 @@
 // stand-in server alone and always run.
 #include <dirent.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
+#include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <simdjson.h>
 
+#include "agent/pending_queue.h"
+#include "agent/watcher_registry.h"
+#include "config/config.h"
 #include "tests/fake_anthropic/claude_harness.h"
 #include "tests/refserver_process.h"
 #include "tests/test_util.h"
+#include "uploader/sync_client.h"
+#include "uploader/sync_sink.h"
 
 namespace tsync::testing {
 namespace {
@@ -109,6 +119,77 @@ std::vector<std::string> MessageTurns(const std::string& log) {
     if (Str(line, "/path") == "/v1/messages") out.push_back(Str(line, "/agent") + ":" + Str(line, "/turn"));
   }
   return out;
+}
+
+/// Polls `done` every 100 ms for up to `limit`; true once it holds.
+bool WaitFor(const std::function<bool()>& done, std::chrono::milliseconds limit) {
+  const auto until = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < until) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return done();
+}
+
+/// Every file the refserver holds for the session, read back as a client
+/// would (PROTOCOL.md "Read-back"): file_name -> lines.
+std::map<std::string, std::vector<std::string>> ServerFiles(const RefServer& server, const std::string& session) {
+  std::map<std::string, std::vector<std::string>> out;
+  config::Config cfg;
+  cfg.backend_url = server.url();
+  cfg.api_key = "k1";
+  auto client = uploader::SyncClient::Create(cfg);
+  REQUIRE(client.ok());
+  uploader::SyncSink sink(std::move(client.value()));
+  Result<std::string> id = sink.FindSession(session);
+  if (!id.ok()) return out;
+  Result<std::vector<uploader::FileInfo>> files = sink.ListFiles(*id);
+  REQUIRE(files.ok());
+  for (const uploader::FileInfo& f : *files) {
+    Result<std::vector<std::string>> lines = sink.ReadLines(*id, f.file_name, 0);
+    REQUIRE(lines.ok());
+    out[f.file_name] = *lines;
+  }
+  return out;
+}
+
+/// Processes whose command line is `… watch … <session> …` (a tsync watcher
+/// of that session), from /proc.
+std::vector<std::string> WatcherProcesses(const std::string& session) {
+  std::vector<std::string> found;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator("/proc", ec)) {
+    const std::string pid = e.path().filename().string();
+    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    const std::string cmdline = ReadWholeFile(e.path().string() + "/cmdline");
+    if (Has(cmdline, std::string("\0watch\0", 7)) && Has(cmdline, session)) found.push_back(pid);
+  }
+  return found;
+}
+
+/// The stored lines equal the local complete lines one for one, except that
+/// a line holding one of `secrets` is stored redacted: the secret gone, a
+/// [REDACTED:…] marker in its place, the JSON structure the same.
+void CheckLineForLine(const std::string& what, const std::vector<std::string>& local,
+                      const std::vector<std::string>& stored, const std::vector<std::string>& secrets,
+                      size_t* redacted_lines) {
+  INFO(what);
+  REQUIRE(stored.size() == local.size());
+  for (size_t i = 0; i < local.size(); ++i) {
+    INFO("line " << i + 1);
+    bool secret = false;
+    for (const std::string& s : secrets) {
+      secret = secret || Has(local[i], s);
+      CHECK_FALSE(Has(stored[i], s));
+    }
+    if (!secret) {
+      CHECK(stored[i] == local[i]);
+      continue;
+    }
+    ++*redacted_lines;
+    CHECK(Has(stored[i], "[REDACTED:"));
+    CHECK(SameJsonStructure(local[i], stored[i]));
+  }
 }
 
 const std::vector<std::string> kHeadlessFlags = {
@@ -293,6 +374,110 @@ TEST_CASE("fake anthropic: a bad script is refused with the turn and field named
   r = RunProcess({TSYNC_FAKE_ANTHROPIC, "--script", dir / "bad2.json"}, {});
   CHECK(r.exit_code == 2);
   CHECK(Has(r.err, "\"input\""));
+}
+
+}  // namespace tsync::testing
+
+namespace tsync::testing {
+
+TEST_CASE("claude e2e: after tsync hooks install a real session with a subagent syncs live — line for line, "
+          "secrets redacted, one session_end, no watcher left",
+          "[claude]") {
+  const std::string claude = ClaudeOrSkip();
+  if (claude.empty()) return;
+  ClaudeSandbox box;
+  RefServer server({"--lifecycle-events"});
+  // tsync's configuration lives in the private HOME; the key is in a 0600
+  // file, never on a command line or in an environment.
+  WriteFile(box.home + "/.config/tsync/config.json",
+            R"({"backend_url": ")" + server.url() + R"(", "api_key": "k1"})" "\n", 0600);
+  const std::vector<std::string> tsync_env = {"HOME=" + box.home, "PATH=/usr/bin:/bin",
+                                              "CLAUDE_CONFIG_DIR=" + box.config_dir};
+  ProcessResult install = RunProcess({TSYNC_BINARY, "hooks", "install"}, tsync_env);
+  INFO("hooks install: " << install.out << install.err);
+  REQUIRE(install.exit_code == 0);
+  const std::string settings = ReadWholeFile(box.config_dir + "/settings.json");
+  // Claude Code gives a SessionEnd hook ~1.5 s at exit unless it declares a timeout.
+  CHECK(Has(settings, std::string(R"("command": ")") + TSYNC_BINARY + R"( hook session-end",)" "\n" +
+                          R"(            "timeout": 30)"));
+
+  // A fake AWS access key id in the prompt; the script adds a GitHub token
+  // (the subagent's report) and another AWS key id (the final reply).
+  constexpr const char* kPromptSecret = "AKIAZ7QW3ERTYU5IOPL2";
+  const std::vector<std::string> secrets = {kPromptSecret, kFakeAwsKey, kFakeGithubToken};
+  FakeAnthropic api(box.root / "requests.jsonl");
+  std::vector<std::string> args = {"-p", std::string("hello. For the deploy, my AWS access key id is ") +
+                                             kPromptSecret + " — keep it safe."};
+  args.insert(args.end(), kHeadlessFlags.begin(), kHeadlessFlags.end());
+  ClaudeResult r = box.Run(claude, args, api.url());
+  std::printf("claude e2e (live sync): claude -p took %.2f s\n", r.seconds);
+  INFO("stdout: " << r.out << "\nstderr: " << r.err);
+  REQUIRE_FALSE(r.timed_out);
+  REQUIRE(r.exit_code == 0);
+  const std::string session = Str(r.out, "/session_id");
+  REQUIRE(session.size() == 36);
+
+  // The SessionEnd hook asked the watcher to flush, send session_end and
+  // exit; it must be gone once that is done.
+  const std::string state = box.home + "/.local/state/tsync";
+  const auto start = std::chrono::steady_clock::now();
+  const bool gone = WaitFor([&] { return WatcherProcesses(session).empty(); }, std::chrono::seconds(60));
+  std::printf("claude e2e (live sync): the watcher was gone %.2f s after claude exited\n",
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  INFO("tsync log: " << ReadWholeFile(state + "/logs/tsync.log"));
+  REQUIRE(gone);
+  for (const agent::WatcherEntry& e : agent::ListWatcherEntries(state)) CHECK_FALSE(agent::WatcherLive(e));
+  std::optional<agent::WatcherEntry> watcher = agent::ReadWatcherEntry(state, session);
+  REQUIRE(watcher);
+  CHECK(watcher->state == agent::WatcherState::kDone);
+  CHECK(watcher->claude.pid > 0);  // it found the Claude Code process it belonged to
+  CHECK(watcher->last_error.empty());
+  CHECK_FALSE(agent::AnyPending(state));
+
+  // The transcript and the subagent file, line for line.
+  const std::string transcript = box.ProjectsDir() + "/" + session + ".jsonl";
+  std::vector<std::string> agent_files = FilesIn(box.ProjectsDir() + "/" + session + "/subagents", "agent-", ".jsonl");
+  REQUIRE(agent_files.size() == 1);
+  const std::string agent_name = fs::path(agent_files[0]).filename().string();
+  std::map<std::string, std::vector<std::string>> stored = ServerFiles(server, session);
+  std::vector<std::string> names;
+  for (const auto& [name, lines] : stored) names.push_back(name);
+  std::vector<std::string> expected = {agent_name, session + ".jsonl"};
+  std::sort(expected.begin(), expected.end());
+  CHECK(names == expected);
+  bool prompt_planted = false;
+  for (const std::string& line : Lines(transcript)) prompt_planted = prompt_planted || Has(line, kPromptSecret);
+  CHECK(prompt_planted);
+  size_t redacted = 0;
+  CheckLineForLine("transcript", Lines(transcript), stored[session + ".jsonl"], secrets, &redacted);
+  CheckLineForLine("subagent", Lines(agent_files[0]), stored[agent_name], secrets, &redacted);
+  CHECK(redacted >= 3);  // the prompt, the subagent's report, the final reply
+  std::string all_stored;
+  for (const auto& [name, lines] : stored) {
+    for (const std::string& line : lines) all_stored += line + "\n";
+  }
+  CHECK(Has(all_stored, "[REDACTED:aws-access-key-id]"));
+  CHECK(Has(all_stored, "[REDACTED:github-pat]"));
+  ProcessResult verify = RunProcess({TSYNC_BINARY, "verify", session}, tsync_env);
+  INFO("verify: " << verify.out << verify.err);
+  CHECK(verify.exit_code == 0);
+
+  // Events: one session_end, after the session's start and its one turn.
+  std::vector<StoredEvent> events = StoredEvents(server, session);
+  std::map<std::string, int> counts;
+  for (const StoredEvent& e : events) {
+    ++counts[e.type];
+    for (const std::string& s : secrets) CHECK_FALSE(Has(e.payload, s));
+  }
+  CHECK(counts["session_end"] == 1);
+  CHECK(counts["session_start"] == 1);
+  CHECK(counts["stop"] == 1);
+  CHECK(counts.size() == 3);
+  REQUIRE_FALSE(events.empty());
+  CHECK(events.back().type == "session_end");
+  CHECK(Str(events.back().payload, "/session_id") == session);
+  CHECK(!Str(events.back().payload, "/reason").empty());
+  CHECK(TotalViolations(server.port()) == 0);
 }
 
 }  // namespace tsync::testing
