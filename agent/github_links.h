@@ -17,18 +17,10 @@
 //    are expanded with `git rev-parse` in the cwd. Only
 //    `https://github.com/<owner>/<repo>/pull/<n>` and `…/commit/<hex>` are
 //    ever produced (ParseGithubLinkUrl).
-// 2) Queued, never sent by the hook, which must stay fast and never fail the
-//    tool call: <dest_dir>/github-links/<session_id>.jsonl, one link a line,
-//    appended under flock. The session's engine drains it after each pass that
-//    reached the backend (agent/pass_follow_up.h) — after the session's init,
-//    so links found before the session exists there wait for it.
-// 3) Sent once per (session, URL): <session_id>.sent beside the queue lists
-//    the URLs the backend acknowledged, and a hook's repeat is dropped (the
-//    server would upsert it — and overwrite a manual link's source). Links
-//    with source "manual" (`tsync link`) are always sent.
-// Titles are cleaned (controls removed), redacted like all metadata and cut
-// to 500 characters (the server's limit). Logs never carry URLs or titles.
-// Thread-safety: free functions; the queue files are locked for each access.
+// 2) Queued and sent once per (session, URL): agent/github_link_queue.h.
+// Titles are cleaned (controls removed) and cut to 500 characters (the
+// server's limit); the queue redacts them before they are sent.
+// Thread-safety: pure functions (RealGitQueries runs git).
 #pragma once
 
 #include <chrono>
@@ -39,7 +31,6 @@
 #include <vector>
 
 #include "base/status.h"
-#include "redact/redactor.h"
 #include "uploader/sink.h"
 
 namespace tsync::agent {
@@ -87,33 +78,5 @@ std::vector<uploader::GithubLink> LinksFromToolUse(std::string_view payload_json
 /// The title cleaned (controls removed, spaces collapsed) and cut to 500
 /// characters at a UTF-8 boundary.
 std::string CleanLinkTitle(std::string_view title);
-
-/// <dest_dir>/github-links
-std::string GithubLinkDir(const std::string& dest_dir);
-
-/// Appends `links` to the session's queue (0600).
-Status QueueGithubLinks(const std::string& dest_dir, const std::string& session_id,
-                        const std::vector<uploader::GithubLink>& links);
-
-/// Links waiting in the session's queue (for `tsync status --session`).
-size_t QueuedGithubLinkCount(const std::string& dest_dir, const std::string& session_id);
-
-/// Remembers that the backend holds `url` for the session.
-void RecordSentGithubLink(const std::string& dest_dir, const std::string& session_id, const std::string& url);
-
-struct LinkSendResult {
-  size_t sent = 0;
-  size_t skipped = 0;  // already sent before
-  size_t kept = 0;     // left queued for a later pass
-  size_t dropped = 0;  // refused by the backend, or given up on
-};
-
-/// Drains the session's queue into `sink` (`backend_session_id` from Init):
-/// sent links are remembered; a refused one (kInvalidInput) is dropped; on
-/// kNotFound a link is kept for 5 tries, on other failures it is kept and
-/// the rest wait for the next pass. Cheap when the queue is empty (one stat).
-LinkSendResult SendQueuedGithubLinks(const std::string& dest_dir, const std::string& session_id,
-                                     const std::string& backend_session_id, uploader::Sink& sink,
-                                     const redact::Redactor& redactor);
 
 }  // namespace tsync::agent

@@ -7,7 +7,7 @@
 #include <ostream>
 
 #include "agent/exit_codes.h"
-#include "agent/github_links.h"
+#include "agent/github_link_queue.h"
 #include "agent/redaction_setup.h"
 #include "agent/save_command.h"
 #include "agent/session_scan.h"

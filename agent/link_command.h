@@ -1,5 +1,6 @@
 // GitHub links from the command line and from the PostToolUse hook
-// (agent/github_links.h has how links are found, queued and sent).
+// (agent/github_links.h finds links, agent/github_link_queue.h queues and
+// sends them).
 //
 // `tsync link <session-prefix> <url> [--title T]` links a pull request or
 // commit to a session by hand (source "manual"): the URL is checked first
@@ -21,7 +22,7 @@
 #include <iosfwd>
 #include <string>
 
-#include "agent/github_links.h"
+#include "agent/github_link_queue.h"
 #include "agent/hook_input.h"
 #include "config/config.h"
 

@@ -5,7 +5,7 @@
 
 #include <ctime>
 
-#include "agent/github_links.h"
+#include "agent/github_link_queue.h"
 #include "base/fs.h"
 #include "base/json.h"
 

@@ -10,7 +10,7 @@
 #include <ostream>
 
 #include "agent/exit_codes.h"
-#include "agent/github_links.h"
+#include "agent/github_link_queue.h"
 #include "agent/pass_follow_up.h"
 #include "agent/save_command.h"
 #include "agent/scan_report.h"

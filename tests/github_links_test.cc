@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/github_link_queue.h"
 #include "base/json.h"
 #include "config/config.h"
 #include "tests/refserver_process.h"

@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "agent/github_link_queue.h"
 #include "agent/save_command.h"
 #include "agent/watcher_registry.h"
 #include "base/json.h"
