@@ -91,6 +91,8 @@ Result<std::unique_ptr<Redactor>> Redactor::Build(std::vector<RuleSpec> rules, s
     r->rules_.push_back(std::make_unique<LazyRule>(std::move(c).value()));
   }
   for (std::string_view f : kKeyFragments) words.emplace_back(f);
+  for (std::string& w : words) w = Lower(w);
+  std::erase(words, std::string());
   std::sort(words.begin(), words.end());
   words.erase(std::unique(words.begin(), words.end()), words.end());
 
@@ -100,25 +102,16 @@ Result<std::unique_ptr<Redactor>> Redactor::Build(std::vector<RuleSpec> rules, s
     auto kw = std::make_unique<Keyword>();
     for (uint32_t i = 0; i < r->rules_.size(); ++i) {
       for (const std::string& k : r->rules_[i]->spec().keywords) {
-        if (word.find(k) != std::string::npos) {
+        if (!k.empty() && word.find(Lower(k)) != std::string::npos) {
           kw->rules.push_back(i);
           break;
         }
       }
     }
     for (std::string_view f : kKeyFragments) kw->key_fragment |= word.find(f) != std::string::npos;
-    r->keywords_.emplace(word, std::move(kw));
+    r->keywords_.push_back(std::move(kw));
   }
-
-  std::string alternation = "(?i)(?:";
-  for (size_t i = 0; i < words.size(); ++i) alternation += (i ? "|" : "") + RE2::QuoteMeta(words[i]);
-  alternation += ")";
-  RE2::Options options;
-  options.set_longest_match(true);
-  options.set_log_errors(false);
-  options.set_max_mem(256 << 20);
-  r->keyword_scan_ = std::make_unique<RE2>(alternation, options);
-  if (!r->keyword_scan_->ok()) return Status::Internal("keyword scan does not compile: " + r->keyword_scan_->error());
+  r->keyword_scan_ = std::make_unique<KeywordScan>(std::move(words));
 
   for (KeyRuleSpec& k : key_rules) {
     RE2::Options ko;
@@ -139,20 +132,11 @@ Result<std::unique_ptr<Redactor>> Redactor::CreateDefault(std::vector<RuleSpec> 
 }
 
 void Redactor::CollectHits(std::string_view text, std::vector<std::pair<size_t, const Keyword*>>* hits) const {
-  const re2::StringPiece input(text.data(), text.size());
-  re2::StringPiece m;
-  size_t pos = 0;
-  while (pos < text.size() && keyword_scan_->Match(input, pos, text.size(), RE2::UNANCHORED, &m, 1)) {
-    size_t at = static_cast<size_t>(m.data() - text.data());
-    auto it = keywords_.find(Lower(std::string_view(m.data(), m.size())));
-    if (it != keywords_.end()) hits->emplace_back(at, it->second.get());
-    pos = at + std::max<size_t>(m.size(), 1);
-  }
+  std::vector<KeywordScan::Hit> found;
+  keyword_scan_->Scan(text, &found);
+  for (const KeywordScan::Hit& h : found) hits->emplace_back(h.pos, keywords_[h.word].get());
 }
 
-namespace {
-
-}  // namespace
 
 // The decoded text of one string token, decoded on first use.
 class Redactor::Segments {

@@ -2,9 +2,9 @@
 // anything leaves the machine.
 //
 // How a line is processed (one pass, linear in its length):
-//  1) a keyword scan of the raw line (one RE2 DFA over every rule keyword and
-//     the secret-key-name fragments). No hit: the line is returned as it is —
-//     byte-identical, no copy.
+//  1) a keyword scan of the raw line (redact/keyword_scan.h: every rule
+//     keyword and the secret-key-name fragments, case-insensitive). No hit:
+//     the line is returned as it is — byte-identical, no copy.
 //  2) a JSON line is split into its string tokens (redact/json_strings.h); a
 //     line that is not JSON is one plain-text segment.
 //  3) each rule runs only on the strings its keywords hit, on the *decoded*
@@ -15,7 +15,7 @@
 //     [REDACTED:<rule-id>]. Nothing else changes: key order, numbers and
 //     escapes stay, and a JSON line stays valid JSON with the same structure.
 // Markers are never matched again, so redacting twice equals redacting once.
-// Memory: every rule and the keyword scan are single RE2 objects (no
+// Memory: every rule is a single RE2 object (no
 // RE2::Set, whose out-of-memory is reported only through its error info and
 // would read as "no match"); when an RE2 DFA exhausts its budget RE2 falls
 // back to its NFA, so a result is slower, never missing.
@@ -35,10 +35,10 @@
 #include <mutex>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "base/status.h"
+#include "redact/keyword_scan.h"
 #include "redact/rule.h"
 
 namespace tsync::redact {
@@ -120,10 +120,10 @@ class Redactor {
 
   std::vector<std::unique_ptr<LazyRule>> rules_;
   std::vector<std::pair<std::string, std::unique_ptr<RE2>>> key_rules_;
-  std::unique_ptr<RE2> keyword_scan_;
-  // Lower-cased keyword -> the rules it gates (and whether it is a key-name
+  std::unique_ptr<KeywordScan> keyword_scan_;
+  // Per keyword of the scan: the rules it gates (and whether it is a key-name
   // fragment); includes the rules of every keyword it contains.
-  std::unordered_map<std::string, std::unique_ptr<Keyword>> keywords_;
+  std::vector<std::unique_ptr<Keyword>> keywords_;
 };
 
 /// A git remote URL safe to send: `https://user:token@host/x` -> `https://host/x`.

@@ -1,0 +1,143 @@
+#include "redact/keyword_scan.h"
+
+#include <algorithm>
+#include <bit>
+#include <cstring>
+
+namespace tsync::redact {
+
+namespace {
+
+constexpr int kHashBits = 16;
+constexpr size_t kBuckets = size_t{1} << kHashBits;
+// ASCII letters differ from their capitals only in bit 0x20. Setting it in
+// every byte folds case; it also merges some non-letters ('_' and DEL, '@'
+// and '`'), which costs only a rare extra check: the filter is a hint, the
+// check compares exactly.
+constexpr uint32_t kFoldBits = 0x00202020;
+constexpr uint32_t kTrigramMask = 0x00FFFFFF;
+
+unsigned char Lower(unsigned char c) { return c >= 'A' && c <= 'Z' ? static_cast<unsigned char>(c + 32) : c; }
+
+uint32_t Fold3(const unsigned char* p) {
+  return (uint32_t{p[0]} | uint32_t{p[1]} << 8 | uint32_t{p[2]} << 16) | kFoldBits;
+}
+
+// The same for a position with at least four readable bytes: one load.
+uint32_t Fold3Fast(const unsigned char* p) {
+  uint32_t v;
+  std::memcpy(&v, p, sizeof v);
+  if constexpr (std::endian::native == std::endian::big) v = __builtin_bswap32(v);
+  return (v & kTrigramMask) | kFoldBits;
+}
+
+uint32_t Hash(uint32_t folded) { return (folded * 0x9E3779B1u) >> (32 - kHashBits); }
+
+bool EqualsFolded(const unsigned char* p, std::string_view word) {
+  for (size_t i = 0; i < word.size(); ++i) {
+    if (Lower(p[i]) != static_cast<unsigned char>(word[i])) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+KeywordScan::KeywordScan(std::vector<std::string> words) : words_(std::move(words)) {
+  for (std::string& w : words_) {
+    for (char& c : w) c = static_cast<char>(Lower(static_cast<unsigned char>(c)));
+  }
+  filter_.assign(kBuckets / 64, 0);
+  std::vector<std::vector<Candidate>> buckets(kBuckets);
+  for (uint32_t i = 0; i < words_.size(); ++i) {
+    const auto* p = reinterpret_cast<const unsigned char*>(words_[i].data());
+    if (words_[i].size() < 3) {
+      if (!words_[i].empty()) {
+        short_first_[p[0]] = true;
+        short_first_[p[0] >= 'a' && p[0] <= 'z' ? p[0] - 32 : p[0]] = true;
+        short_words_.push_back(i);
+      }
+      continue;
+    }
+    const uint32_t folded = Fold3(p);
+    const uint32_t h = Hash(folded);
+    filter_[h / 64] |= uint64_t{1} << (h % 64);
+    buckets[h].push_back({folded, i});
+  }
+  auto longer = [this](uint32_t a, uint32_t b) { return words_[a].size() > words_[b].size(); };
+  std::sort(short_words_.begin(), short_words_.end(), longer);
+  bucket_begin_.reserve(kBuckets + 1);
+  for (std::vector<Candidate>& b : buckets) {
+    bucket_begin_.push_back(static_cast<uint32_t>(candidates_.size()));
+    std::sort(b.begin(), b.end(), [&](const Candidate& x, const Candidate& y) { return longer(x.word, y.word); });
+    candidates_.insert(candidates_.end(), b.begin(), b.end());
+  }
+  bucket_begin_.push_back(static_cast<uint32_t>(candidates_.size()));
+}
+
+bool KeywordScan::LongestAt(const unsigned char* p, size_t left, Hit* hit) const {
+  if (left >= 3) {
+    const uint32_t folded = Fold3(p);
+    const uint32_t h = Hash(folded);
+    for (uint32_t c = bucket_begin_[h]; c < bucket_begin_[h + 1]; ++c) {
+      const Candidate& cand = candidates_[c];
+      const std::string& w = words_[cand.word];
+      if (cand.folded == folded && w.size() <= left && EqualsFolded(p, w)) {
+        *hit = {0, cand.word, static_cast<uint32_t>(w.size())};
+        return true;
+      }
+    }
+  }
+  if (short_first_[p[0]]) {
+    for (uint32_t i : short_words_) {
+      const std::string& w = words_[i];
+      if (w.size() <= left && EqualsFolded(p, w)) {
+        *hit = {0, i, static_cast<uint32_t>(w.size())};
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+void KeywordScan::Scan(std::string_view text, std::vector<Hit>* hits) const {
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const size_t n = text.size();
+  if (!short_words_.empty()) return ScanShort(text, 0, hits);
+  size_t i = 0;
+  // The hot loop: one load, a multiply and a bit test per byte.
+  while (i + 4 <= n) {
+    const uint32_t h = Hash(Fold3Fast(p + i));
+    if ((filter_[h / 64] >> (h % 64) & 1) == 0) {
+      ++i;
+      continue;
+    }
+    Hit hit;
+    if (LongestAt(p + i, n - i, &hit)) {
+      hit.pos = i;
+      hits->push_back(hit);
+      i += hit.size;
+    } else {
+      ++i;
+    }
+  }
+  ScanShort(text, i, hits);
+}
+
+// Every position from `pos`, through the full check (the tail, and sets with
+// keywords under three bytes).
+void KeywordScan::ScanShort(std::string_view text, size_t pos, std::vector<Hit>* hits) const {
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const size_t n = text.size();
+  for (size_t i = pos; i < n;) {
+    Hit hit;
+    if (LongestAt(p + i, n - i, &hit)) {
+      hit.pos = i;
+      hits->push_back(hit);
+      i += hit.size;
+    } else {
+      ++i;
+    }
+  }
+}
+
+}  // namespace tsync::redact
