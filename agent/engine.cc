@@ -259,11 +259,14 @@ struct SyncSession::Impl {
       redacted.reserve(chunk.lines.size());
       std::vector<std::string_view> views;
       views.reserve(chunk.lines.size());
+      // The reader measured the chunk's encoded size; only redacted lines
+      // change it (a line's cost is its escaped size plus fixed framing).
+      size_t encoded = chunk.encoded_size;
       for (std::string_view line : chunk.lines) {
         redacted.push_back(s.redactor_.RedactLine(line));
         views.push_back(redacted.back().text());
+        if (redacted.back().changed()) encoded = encoded - JsonEscapedSize(line) + JsonEscapedSize(views.back());
       }
-      size_t encoded = tracker::EncodedLinesSize(views);
       std::string placeholder;
       if (encoded + kEnvelopeRoom > uploader::kMaxChunkBodyBytes) {
         // Markers made the chunk outgrow the cap: read fewer lines.
@@ -289,6 +292,7 @@ struct SyncSession::Impl {
       req.file_type = f.type;
       req.first_line = chunk.first_line;
       req.lines = views;
+      req.lines_encoded_size = encoded;
       const bool transcript = f.type == tracker::FileType::kTranscript;
       if (transcript) {
         for (std::string_view line : chunk.lines) stream_facts.Observe(line);

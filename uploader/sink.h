@@ -79,6 +79,10 @@ struct ChunkRequest {
   /// first_user_message: first write wins and must never be "".
   std::optional<std::string> summary;
   std::optional<std::string> first_user_message;
+  /// tracker::EncodedLinesSize(lines) when the caller knows it (the chunk
+  /// budget is counted on it), which spares the sink a pass over the bytes;
+  /// 0: the sink measures.
+  size_t lines_encoded_size = 0;
 };
 
 /// The result of an accepted or contiguity-rejected chunk.

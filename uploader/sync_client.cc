@@ -119,7 +119,8 @@ std::string EncodeChunkBody(const ChunkRequest& request) {
   size_t metadata = 0;
   if (request.summary) metadata += JsonEscapedSize(*request.summary) + 16;
   if (request.first_user_message) metadata += JsonEscapedSize(*request.first_user_message) + 32;
-  w.Reserve(tracker::EncodedLinesSize(request.lines) + JsonEscapedSize(request.session_id) +
+  const size_t lines = request.lines_encoded_size ? request.lines_encoded_size : tracker::EncodedLinesSize(request.lines);
+  w.Reserve(lines + JsonEscapedSize(request.session_id) +
             JsonEscapedSize(request.file_name) + metadata + 160);
   w.BeginObject();
   w.Key("session_id").String(request.session_id);
