@@ -39,6 +39,8 @@ constexpr size_t kMaxCwd = 8192;
 // Contiguity answers in a row on one file without progress before it is
 // left pending: the sink and the file disagree in a way re-init cannot fix.
 constexpr int kMaxConflictsInRow = 3;
+// How often a pass writes its checkpoint between chunks (and at its end).
+constexpr std::chrono::seconds kCheckpointInterval{1};
 
 std::string DefaultHostname() {
   char name[256] = {0};
@@ -93,6 +95,7 @@ struct SyncSession::Impl {
   int transient_streak = 0;
   bool started = false;     // the checkpoint and metadata are loaded
   std::string saved_checkpoint;  // what this session last wrote
+  std::chrono::steady_clock::time_point checkpoint_written_at{};
   bool needs_init = true;   // the next pass starts with Init
   bool first_message_acked = false;
   std::optional<std::string> summary_acked;
@@ -126,7 +129,20 @@ struct SyncSession::Impl {
                                                                  s.options_.random_unit()));
   }
 
+  /// After an acknowledged chunk: the checkpoint only spares a rescan (the
+  /// sink's counts are authoritative: a checkpoint behind them resumes after
+  /// a scan for the line offset, as after a crash between an ack and its
+  /// write), so it is written at most once per kCheckpointInterval during a
+  /// pass — each write is a rename over the old file, which ext4 makes pay
+  /// for a flush — and always when the pass ends.
+  void SaveCheckpointThrottled() {
+    const auto now = std::chrono::steady_clock::now();
+    if (now - checkpoint_written_at < kCheckpointInterval) return;
+    SaveCheckpoint();
+  }
+
   void SaveCheckpoint() {
+    checkpoint_written_at = std::chrono::steady_clock::now();
     tracker::Checkpoint cp = tracker.Snapshot();
     // A watcher's idle passes change nothing: no write, no fsync.
     std::string text = tracker::SerializeCheckpoint(cp);
@@ -316,7 +332,7 @@ struct SyncSession::Impl {
         transient_streak = 0;
         conflicts_in_row = 0;
         budget = std::min(budget * 2, s.options_.chunk.budget);
-        SaveCheckpoint();
+        SaveCheckpointThrottled();
         continue;
       }
       // (Lines observed but not stored are observed again when resent; every
@@ -422,7 +438,7 @@ struct SyncSession::Impl {
     }
     SaveCheckpoint();
     if (!st.ok()) needs_init = true;
-    follow_up.AfterPass(s.sink_, tracker.backend_session_id(), st.ok(), reports);
+    follow_up.AfterPass(s.sink_, tracker.backend_session_id(), st.ok());
 
     report.status = st;
     report.backend_session_id = tracker.backend_session_id();

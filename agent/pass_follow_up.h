@@ -5,17 +5,11 @@
 //     session's chunk metadata and records them; AfterPass sends them, and
 //     what other sessions left waiting for this one;
 //  2) GitHub links the hook or `tsync link` queued for this session
-//     (agent/github_links.h), sent once the session exists on the backend;
-//  3) when each file last had lines acknowledged, for `tsync status
-//     --session`: <dest_dir>/upload-times/<session_id>.json,
-//     {"<file_name>": <unix seconds>, …} (advisory, written atomically).
+//     (agent/github_links.h), sent once the session exists on the backend.
 // Thread-safety: one PassFollowUp per SyncSession.
 #pragma once
 
-#include <cstdint>
-#include <map>
 #include <string>
-#include <vector>
 
 #include "agent/engine.h"
 #include "agent/session_facts.h"
@@ -33,20 +27,13 @@ class PassFollowUp {
   /// After every pass. `reached_sink`: the pass did not stop, so the session
   /// is initialised on the sink as `backend_session_id`; summaries and links
   /// are sent only then. Never fails the pass.
-  void AfterPass(uploader::Sink& sink, const std::string& backend_session_id, bool reached_sink,
-                 const std::vector<FileReport>& files);
+  void AfterPass(uploader::Sink& sink, const std::string& backend_session_id, bool reached_sink);
 
  private:
   SessionRef session_;
   std::string dest_dir_;
   const redact::Redactor& redactor_;
   SummaryLinks summaries_;
-  std::map<std::string, int64_t> upload_times_;
-  bool times_loaded_ = false;
 };
-
-/// The upload times PassFollowUp recorded for a session (file_name -> unix
-/// seconds); empty when none.
-std::map<std::string, int64_t> LoadUploadTimes(const std::string& dest_dir, const std::string& session_id);
 
 }  // namespace tsync::agent

@@ -11,7 +11,6 @@
 
 #include "agent/exit_codes.h"
 #include "agent/github_link_queue.h"
-#include "agent/pass_follow_up.h"
 #include "agent/save_command.h"
 #include "agent/scan_report.h"
 #include "agent/session_scan.h"
@@ -92,7 +91,6 @@ SessionStats Collect(const config::Config& config, const SessionRef& session, co
   s.destination = name.location;
   const std::string dest_dir = CheckpointDirFor(config, name.location);
   tracker::LoadedCheckpoint cp = tracker::LoadCheckpoint(dest_dir, session.session_id);
-  const std::map<std::string, int64_t> times = LoadUploadTimes(dest_dir, session.session_id);
   std::vector<tracker::TrackedFile> files;
   if (cp.checkpoint) {
     s.synced_before = true;
@@ -112,8 +110,8 @@ SessionStats Collect(const config::Config& config, const SessionRef& session, co
     fs.generation = f.generation;
     fs.lines_synced = f.pos.lines;
     fs.quarantined = f.quarantined;
-    auto t = times.find(f.file_name);
-    fs.last_upload = t != times.end() ? t->second : (f.pos.lines > 0 ? checkpoint_written : 0);
+    // Checkpoints written before acked_at existed: when it was last written.
+    fs.last_upload = f.acked_at > 0 ? f.acked_at : (f.pos.lines > 0 ? checkpoint_written : 0);
     CountPending(f, &fs);
     s.last_upload = std::max(s.last_upload, fs.last_upload);
     s.files.push_back(std::move(fs));

@@ -350,6 +350,9 @@ TEST_CASE("checkpoints round-trip and are written 0600 in a 0700 directory", "[c
   CHECK(b.pos.mtime_ns == a.pos.mtime_ns);
   CHECK(b.pos.head_hash == a.pos.head_hash);
   CHECK(b.pos.tail_hash == a.pos.tail_hash);
+  // When the backend last acknowledged lines (tsync status --session).
+  CHECK(a.acked_at > 0);
+  CHECK(b.acked_at == a.acked_at);
 }
 
 TEST_CASE("a missing, empty, corrupt or foreign checkpoint is ignored with a reason", "[checkpoint]") {

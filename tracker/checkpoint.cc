@@ -54,6 +54,7 @@ std::string SerializeCheckpoint(const Checkpoint& cp) {
     w.Key("tail_len").UInt(p.tail_len);
     w.Key("tail_hash").String(p.tail_hash);
     if (!f.quarantined.empty()) w.Key("quarantined").String(f.quarantined);
+    if (f.acked_at > 0) w.Key("acked_at").Int(f.acked_at);
     w.EndObject();
   }
   w.EndArray();
@@ -129,6 +130,8 @@ Result<TrackedFile> ParseFile(element el, size_t index) {
   if (!r.error.empty()) return Status::Corrupt(r.error);
   std::string_view quarantined;
   if (r.obj["quarantined"].get_string().get(quarantined) == simdjson::SUCCESS) f.quarantined = quarantined;
+  int64_t acked_at = 0;
+  if (r.obj["acked_at"].get_int64().get(acked_at) == simdjson::SUCCESS && acked_at > 0) f.acked_at = acked_at;
   std::optional<FileType> ft = ParseFileType(type);
   if (!ft) return Status::Corrupt(r.where + ".file_type is unknown");
   if (generation < 1 || generation > 1000000) return Status::Corrupt(r.where + ".generation is out of range");

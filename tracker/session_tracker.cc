@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <ctime>
 
 namespace tsync::tracker {
 
@@ -143,6 +144,7 @@ Result<PendingChunk> SessionTracker::Next(TrackedFile& file, size_t budget) {
 void SessionTracker::Acknowledge(TrackedFile& file, const PendingChunk& pending) {
   if (pending.chunk.empty()) return;
   file.pos = pending.next;
+  file.acked_at = static_cast<int64_t>(std::time(nullptr));
   for (std::string_view line : pending.chunk.lines) discovery_.ObserveLine(line);
 }
 

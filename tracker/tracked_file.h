@@ -59,6 +59,9 @@ struct TrackedFile {
   /// never payload); it is not sent again until the file starts a new
   /// generation. The engine sets it; a new generation clears it.
   std::string quarantined;
+  /// Unix seconds of the backend's last acknowledgement of lines of this
+  /// file (0: none recorded); shown by `tsync status --session`.
+  int64_t acked_at = 0;
 
   /// True once the file has been seen on disk (identity recorded).
   bool has_identity() const { return pos.dev != 0 || pos.ino != 0; }
