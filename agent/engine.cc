@@ -158,24 +158,24 @@ struct SyncSession::Impl {
 
   /// cwd and branch from the transcript's head, git_info from one git run.
   std::string SessionMetadata() {
-    const SessionFacts head = FactsFromHead(s.session_.transcript_path, kHeadBytes);
+    const WorkingDir head = WorkingDirFromHead(s.session_.transcript_path, kHeadBytes);
     std::string git_json;
-    if (!head.cwd().empty() && s.options_.git_timeout.count() > 0) {
-      Result<GitInfo> git = ReadGitInfo(head.cwd(), s.options_.git_timeout);
+    if (!head.cwd.empty() && s.options_.git_timeout.count() > 0) {
+      Result<GitInfo> git = ReadGitInfoShared(head.cwd, s.options_.git_timeout);
       if (git.ok()) {
         git_json = EncodeGitInfo(*git);
       } else {
         spdlog::debug("session {}: no git info ({})", s.session_.session_id, git.status().ToString());
       }
     }
-    if (git_json.empty() && !head.git_branch().empty()) {
+    if (git_json.empty() && !head.git_branch.empty()) {
       GitInfo branch_only;
-      branch_only.branch = head.git_branch();
+      branch_only.branch = head.git_branch;
       git_json = EncodeGitInfo(branch_only);
     }
     JsonWriter w;
     w.BeginObject();
-    if (!head.cwd().empty() && head.cwd().size() <= kMaxCwd) w.Key("cwd").String(head.cwd());
+    if (!head.cwd.empty() && head.cwd.size() <= kMaxCwd) w.Key("cwd").String(head.cwd);
     if (!git_json.empty()) w.Key("git_info").Raw(git_json);
     const std::string host = Cut(s.options_.hostname, kMaxHostField);
     const std::string user = Cut(s.options_.username, kMaxHostField);
@@ -411,6 +411,7 @@ struct SyncSession::Impl {
     report.session = s.session_;
     reports.clear();  // a report covers one pass
     transient_streak = 0;
+    checkpoint_written_at = std::chrono::steady_clock::now();  // the pass's end writes it anyway
     if (!started) {
       started = true;
       tracker::LoadedCheckpoint loaded = tracker::LoadCheckpoint(s.checkpoint_dir_, s.session_.session_id);

@@ -14,6 +14,9 @@
 #include <cerrno>
 #include <cstdlib>
 #include <ctime>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 
 #include "base/json.h"
@@ -365,6 +368,24 @@ Result<GitInfo> ReadGitInfo(const std::string& dir, milliseconds timeout, const 
   }
   ParseRemotes(remotes->out, &info);
   return info;
+}
+
+Result<GitInfo> ReadGitInfoShared(const std::string& dir, milliseconds timeout) {
+  struct Entry {
+    std::once_flag once;
+    std::optional<Result<GitInfo>> info;
+  };
+  static std::mutex mu;
+  static std::map<std::string, std::shared_ptr<Entry>>* entries = new std::map<std::string, std::shared_ptr<Entry>>;
+  std::shared_ptr<Entry> e;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    std::shared_ptr<Entry>& slot = (*entries)[dir];
+    if (!slot) slot = std::make_shared<Entry>();
+    e = slot;
+  }
+  std::call_once(e->once, [&] { e->info.emplace(ReadGitInfo(dir, timeout)); });
+  return *e->info;
 }
 
 Result<std::string> RunGitQuery(const std::string& dir, const std::vector<std::string>& args, milliseconds timeout,

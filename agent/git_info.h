@@ -67,6 +67,12 @@ inline constexpr size_t kMaxGitInfoJsonBytes = 64 * 1024;  // ours: init bodies 
 Result<GitInfo> ReadGitInfo(const std::string& dir, std::chrono::milliseconds timeout,
                             const std::string& git = "git");
 
+/// ReadGitInfo(dir, timeout) run at most once per `dir` per process: the
+/// sessions of one `tsync save --all` mostly share a few working
+/// directories, and each answer (an error included) is reused by the rest of
+/// the run. Concurrent callers for one `dir` wait for the first.
+Result<GitInfo> ReadGitInfoShared(const std::string& dir, std::chrono::milliseconds timeout);
+
 /// Runs one read-only query `git -C DIR <args>` (rev-parse, remote get-url)
 /// the way ReadGitInfo runs git: no shell, the same environment, one hard
 /// deadline. Returns its stdout (at most 64 KiB). kNotFound when git is not

@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <vector>
@@ -271,6 +272,35 @@ SessionFacts FactsFromHead(const std::string& transcript_path, size_t max_bytes)
   if (!head.ok()) return facts;
   for (std::string_view line : head->lines) facts.Observe(line);
   return facts;
+}
+
+WorkingDir WorkingDirFromHead(const std::string& transcript_path, size_t max_bytes) {
+  WorkingDir dir;
+  UniqueFd fd(::open(transcript_path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return dir;
+  constexpr size_t kStep = 64 * 1024;
+  tracker::ChunkOptions options;
+  options.read_block = kStep;
+  uint64_t offset = 0, line = 1;
+  while (offset < max_bytes) {
+    options.budget = std::max(tracker::kMinChunkBudget, std::min<size_t>(kStep, max_bytes - offset));
+    Result<tracker::Chunk> chunk = tracker::ReadChunk(fd.get(), offset, line, options);
+    if (!chunk.ok() || chunk->empty()) break;
+    // A line over 64 KiB arrives as the reader's placeholder and is passed
+    // over: any later line names the cwd as well.
+    SessionFacts facts;
+    for (std::string_view l : chunk->lines) {
+      facts.Observe(l);
+      if (!facts.cwd().empty()) {
+        dir.cwd = facts.cwd();
+        dir.git_branch = facts.git_branch();
+        return dir;
+      }
+    }
+    offset = chunk->end_offset;
+    line += chunk->lines.size();
+  }
+  return dir;
 }
 
 }  // namespace tsync::agent

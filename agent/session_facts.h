@@ -108,6 +108,16 @@ class SessionFacts {
 /// chunk reader's repairs applied); empty facts when it cannot be read.
 SessionFacts FactsFromHead(const std::string& transcript_path, size_t max_bytes);
 
+/// Where a session ran: `cwd` and `gitBranch` of the first line that names a
+/// cwd, within the first `max_bytes` of the transcript. Reads only as far as
+/// that line (64 KiB at a time), where FactsFromHead reads all `max_bytes`:
+/// the engine asks this once per session before its init.
+struct WorkingDir {
+  std::string cwd;         // empty when no line within max_bytes has one
+  std::string git_branch;  // that line's gitBranch; may be empty
+};
+WorkingDir WorkingDirFromHead(const std::string& transcript_path, size_t max_bytes);
+
 /// The cleaning described above, exposed for tests: controls removed or made
 /// spaces, trimmed, cut to at most `max_bytes` at a UTF-8 boundary. Invalid
 /// UTF-8 is repaired first.

@@ -22,6 +22,7 @@ using tsync::agent::EncodeGitInfo;
 using tsync::agent::GitInfo;
 using tsync::agent::GitRemote;
 using tsync::agent::ReadGitInfo;
+using tsync::agent::ReadGitInfoShared;
 using tsync::agent::StripUrlCredentials;
 using tsync::testing::RunProcess;
 using tsync::testing::TempDir;
@@ -370,4 +371,31 @@ TEST_CASE("git_info: EncodeGitInfo — empty fields omitted, remote limits enfor
     CHECK(kept > 10);
     CHECK(kept < 50);
   }
+}
+
+TEST_CASE("git_info: ReadGitInfoShared asks git once per directory — later callers get the first answer",
+          "[git_info]") {
+  REQUIRE_FALSE(GitBinary().empty());  // scripts/install-deps installs git
+  TempDir tmp;
+  IsolatedGit isolated(tmp);
+  std::string repo = InitRepo(tmp, "repo");
+  Commit(tmp, repo);
+  auto first = ReadGitInfoShared(repo, std::chrono::seconds(10));
+  REQUIRE(first.ok());
+  CHECK(first->branch == "main");
+  Git(tmp, repo, {"checkout", "-q", "-b", "moved-on"});
+  // git itself sees the new branch; the shared answer is the first one.
+  auto fresh = ReadGitInfo(repo, std::chrono::seconds(10));
+  REQUIRE(fresh.ok());
+  CHECK(fresh->branch == "moved-on");
+  auto again = ReadGitInfoShared(repo, std::chrono::seconds(10));
+  REQUIRE(again.ok());
+  CHECK(again->branch == "main");
+  CHECK(again->commit == first->commit);
+  // Another directory is asked on its own.
+  std::string other = InitRepo(tmp, "other", "trunk");
+  Commit(tmp, other);
+  auto separate = ReadGitInfoShared(other, std::chrono::seconds(10));
+  REQUIRE(separate.ok());
+  CHECK(separate->branch == "trunk");
 }

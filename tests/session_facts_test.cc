@@ -7,6 +7,7 @@
 
 #include "base/json.h"
 #include "base/utf8.h"
+#include "tests/test_util.h"
 
 using tsync::agent::CleanMetadataText;
 using tsync::agent::SessionFacts;
@@ -313,4 +314,24 @@ TEST_CASE("session_facts: is movable", "[session_facts]") {
   CHECK(*b.first_user_message() == "moved");
   b.Observe(SummaryLine("after move"));
   CHECK(*b.summary() == "after move");
+}
+
+TEST_CASE("session_facts: WorkingDirFromHead — the first line naming a cwd, past a line too big to read whole",
+          "[session_facts]") {
+  tsync::testing::TempDir tmp;
+  const std::string path = tmp / "t.jsonl";
+  std::string text = SummaryLine("no cwd here") + "\n";
+  // Over the 64 KiB step: passed over as the reader's placeholder.
+  text += AssistantLine(std::string(100 * 1024, 'x'), "huge-line-branch") + "\n";
+  text += AssistantLine("first", "start-branch") + "\n";
+  text += AssistantLine("later", "later-branch") + "\n";
+  tsync::testing::WriteFile(path, text);
+
+  tsync::agent::WorkingDir dir = tsync::agent::WorkingDirFromHead(path, 1 << 20);
+  CHECK(dir.cwd == "/home/dev/p");
+  CHECK(dir.git_branch == "start-branch");
+
+  // Not within max_bytes, or no such file: nothing, and no error.
+  CHECK(tsync::agent::WorkingDirFromHead(path, 1024).cwd.empty());
+  CHECK(tsync::agent::WorkingDirFromHead(tmp / "missing.jsonl", 1 << 20).cwd.empty());
 }
