@@ -47,7 +47,11 @@ KeywordScan::KeywordScan(std::vector<std::string> words) : words_(std::move(word
     for (char& c : w) c = static_cast<char>(Lower(static_cast<unsigned char>(c)));
   }
   filter_.assign(kBuckets / 64, 0);
-  std::vector<std::vector<Candidate>> buckets(kBuckets);
+  struct Entry {
+    uint32_t hash;
+    Candidate candidate;
+  };
+  std::vector<Entry> entries;
   for (uint32_t i = 0; i < words_.size(); ++i) {
     const auto* p = reinterpret_cast<const unsigned char*>(words_[i].data());
     if (words_[i].size() < 3) {
@@ -61,17 +65,19 @@ KeywordScan::KeywordScan(std::vector<std::string> words) : words_(std::move(word
     const uint32_t folded = Fold3(p);
     const uint32_t h = Hash(folded);
     filter_[h / 64] |= uint64_t{1} << (h % 64);
-    buckets[h].push_back({folded, i});
+    entries.push_back({h, {folded, i}});
   }
   auto longer = [this](uint32_t a, uint32_t b) { return words_[a].size() > words_[b].size(); };
   std::sort(short_words_.begin(), short_words_.end(), longer);
-  bucket_begin_.reserve(kBuckets + 1);
-  for (std::vector<Candidate>& b : buckets) {
-    bucket_begin_.push_back(static_cast<uint32_t>(candidates_.size()));
-    std::sort(b.begin(), b.end(), [&](const Candidate& x, const Candidate& y) { return longer(x.word, y.word); });
-    candidates_.insert(candidates_.end(), b.begin(), b.end());
-  }
-  bucket_begin_.push_back(static_cast<uint32_t>(candidates_.size()));
+  // Grouped by hash, longest word first within a group.
+  std::sort(entries.begin(), entries.end(), [&](const Entry& x, const Entry& y) {
+    return x.hash != y.hash ? x.hash < y.hash : longer(x.candidate.word, y.candidate.word);
+  });
+  bucket_begin_.assign(kBuckets + 1, 0);
+  for (const Entry& e : entries) ++bucket_begin_[e.hash + 1];
+  for (size_t h = 0; h < kBuckets; ++h) bucket_begin_[h + 1] += bucket_begin_[h];
+  candidates_.reserve(entries.size());
+  for (const Entry& e : entries) candidates_.push_back(e.candidate);
 }
 
 bool KeywordScan::LongestAt(const unsigned char* p, size_t left, Hit* hit) const {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <unordered_map>
 
 #include "redact/catalogue.h"
 #include "redact/json_strings.h"
@@ -97,17 +98,27 @@ Result<std::unique_ptr<Redactor>> Redactor::Build(std::vector<RuleSpec> rules, s
   words.erase(std::unique(words.begin(), words.end()), words.end());
 
   // A match reports the longest keyword at a position, so each keyword also
-  // gates the rules of every keyword it contains ("sk-ant-" implies "sk-").
+  // gates the rules of every keyword it contains ("sk-ant-" implies "sk-"):
+  // look every substring of every word up among the rules' keywords (words
+  // are short; this runs at every process start).
+  std::unordered_map<std::string, std::vector<uint32_t>> rules_of;
+  for (uint32_t i = 0; i < r->rules_.size(); ++i) {
+    for (const std::string& k : r->rules_[i]->spec().keywords) {
+      if (!k.empty()) rules_of[Lower(k)].push_back(i);
+    }
+  }
+  std::string part;
   for (const std::string& word : words) {
     auto kw = std::make_unique<Keyword>();
-    for (uint32_t i = 0; i < r->rules_.size(); ++i) {
-      for (const std::string& k : r->rules_[i]->spec().keywords) {
-        if (!k.empty() && word.find(Lower(k)) != std::string::npos) {
-          kw->rules.push_back(i);
-          break;
-        }
+    for (size_t b = 0; b < word.size(); ++b) {
+      for (size_t e = b + 1; e <= word.size(); ++e) {
+        part.assign(word, b, e - b);
+        auto it = rules_of.find(part);
+        if (it != rules_of.end()) kw->rules.insert(kw->rules.end(), it->second.begin(), it->second.end());
       }
     }
+    std::sort(kw->rules.begin(), kw->rules.end());
+    kw->rules.erase(std::unique(kw->rules.begin(), kw->rules.end()), kw->rules.end());
     for (std::string_view f : kKeyFragments) kw->key_fragment |= word.find(f) != std::string::npos;
     r->keywords_.push_back(std::move(kw));
   }
