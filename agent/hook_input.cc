@@ -50,9 +50,12 @@ Result<std::string> ResolveUnderConstruction(const std::string& path) {
     if (part == "..") return Status::InvalidInput("transcript_path contains '..'");
   }
   // Walk up to the longest prefix that exists, resolve it, append the rest.
+  // A dangling or looping symlink counts as existing (symlink_status, not
+  // exists()): left in `rest` it would stay unresolved, naming whatever later
+  // appears at its target, outside the projects dir; canonical() refuses it.
   std::filesystem::path existing = p.lexically_normal(), rest;
   std::error_code ec;
-  while (!std::filesystem::exists(existing, ec)) {
+  while (!std::filesystem::exists(std::filesystem::symlink_status(existing, ec))) {
     if (!existing.has_relative_path()) break;
     rest = existing.filename() / rest;
     existing = existing.parent_path();
