@@ -45,6 +45,8 @@ const char* HookCommandName(HookEvent event) {
 
 Result<std::string> ResolveUnderConstruction(const std::string& path) {
   if (!path.starts_with("/")) return Status::InvalidInput("transcript_path is not absolute");
+  // JSON can encode a NUL byte (U+0000); system calls would see only the part before it.
+  if (path.find('\0') != std::string::npos) return Status::InvalidInput("transcript_path contains a NUL byte");
   std::filesystem::path p(path);
   for (const auto& part : p) {
     if (part == "..") return Status::InvalidInput("transcript_path contains '..'");

@@ -39,4 +39,17 @@ TEST_CASE("hook input — a dangling or looping symlink in the projects dir is r
   CHECK(fresh->session.transcript_path == projects + "/-p/new-session.jsonl");
 }
 
+TEST_CASE("hook input — a NUL byte in the transcript path is refused", "[hook-input]") {
+  TempDir dir;
+  const std::string projects = dir / "projects";
+  std::filesystem::create_directories(projects + "/-p");
+  // The path the checks saw would not be the one opened: the system calls
+  // stop at the NUL, here at <projects>/other.jsonl.
+  const std::string json =
+      R"({"session_id":"abc","transcript_path":")" + projects + R"(/other.jsonl\u0000x/abc.jsonl"})";
+  Result<agent::HookInput> r = agent::ParseHookInput(agent::HookEvent::kSessionEnd, json, projects);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().message().find("NUL") != std::string::npos);
+}
+
 }  // namespace tsync::testing
