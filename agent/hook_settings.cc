@@ -345,14 +345,18 @@ Result<Json> ParseSettings(const std::string& text, const std::string& shown) {
   Json doc;
   try {
     doc = Json::parse(text);
-  } catch (const Json::parse_error& e) {
+  } catch (const Json::exception& e) {
+    // parse_error, or out_of_range for a number beyond a double (1e999).
     // Our own description: nlohmann's quotes the text it last read, and
     // settings.json can hold secrets (`env`).
     std::string where;
+    const auto* syntax = dynamic_cast<const Json::parse_error*>(&e);
     if (std::optional<config::JsonSyntaxError> err = config::LocateJsonError(text)) {
       where = "line " + std::to_string(err->line) + ", column " + std::to_string(err->column) + ": " + err->what;
+    } else if (syntax == nullptr) {
+      where = "a number is too large for tsync to keep (beyond about 1.8e308)";
     } else {
-      auto [line, column] = LineColumn(text, e.byte > 0 ? e.byte - 1 : 0);
+      auto [line, column] = LineColumn(text, syntax->byte > 0 ? syntax->byte - 1 : 0);
       where = "line " + std::to_string(line) + ", column " + std::to_string(column) +
               ": not accepted by the JSON parser (an invalid \\u escape?)";
     }

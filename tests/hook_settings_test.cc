@@ -614,4 +614,21 @@ TEST_CASE("hook settings — install refuses a relative binary, uninstall of a m
   CHECK_FALSE(Exists(fx.home / ".claude"));
 }
 
+TEST_CASE("hook settings — a number beyond a double is refused with the file untouched, not a crash", "[hooks]") {
+  // nlohmann throws out_of_range, not parse_error, for it (found by
+  // fuzz/hook_settings_fuzz.cc: the exception ended the process).
+  SettingsFixture fx;
+  const std::string text = "{\n  \"model\": \"opus\",\n  \"x\": 1e999\n}\n";
+  WriteFile(fx.path, text, 0600);
+  for (const Result<agent::HookChange>& r : {Install(fx.path), agent::UninstallHooks(fx.path)}) {
+    REQUIRE_FALSE(r.ok());
+    INFO(r.status().message());
+    CHECK(r.status().kind() == Status::Kind::kInvalidInput);
+    CHECK(Contains(r.status().message(), "too large"));
+  }
+  CHECK(ReadWholeFile(fx.path) == text);
+  CHECK_FALSE(Exists(fx.backup));
+  CHECK_FALSE(agent::HooksStatus(fx.path, kTsync).valid);
+}
+
 }  // namespace tsync::testing
