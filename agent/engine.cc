@@ -5,8 +5,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstdlib>
+#include <future>
+#include <memory>
 #include <optional>
 #include <random>
 #include <thread>
@@ -41,6 +44,25 @@ constexpr size_t kMaxCwd = 8192;
 constexpr int kMaxConflictsInRow = 3;
 // How often a pass writes its checkpoint between chunks (and at its end).
 constexpr std::chrono::seconds kCheckpointInterval{1};
+
+// One read-ahead chunk at a time in the whole process: a read-ahead holds a
+// second chunk (up to the 14 MiB budget) in memory, and `save --jobs N`
+// must stay within its memory bound whatever N is.
+std::atomic<bool> read_ahead_busy{false};
+
+class ReadAheadSlot {
+ public:
+  ReadAheadSlot() : acquired_(!read_ahead_busy.exchange(true)) {}
+  ~ReadAheadSlot() {
+    if (acquired_) read_ahead_busy.store(false);
+  }
+  ReadAheadSlot(const ReadAheadSlot&) = delete;
+  ReadAheadSlot& operator=(const ReadAheadSlot&) = delete;
+  bool acquired() const { return acquired_; }
+
+ private:
+  const bool acquired_;
+};
 
 std::string DefaultHostname() {
   char name[256] = {0};
@@ -241,6 +263,63 @@ struct SyncSession::Impl {
     return Status::Ok();
   }
 
+  /// A chunk read and redacted, ready to send.
+  struct Prepared {
+    tracker::PendingChunk pending;
+    std::vector<redact::RedactResult> redacted;
+    std::vector<std::string_view> views;  // the lines to send: into the chunk, `redacted` or `placeholder`
+    std::string placeholder;
+    size_t encoded = 0;  // tracker::EncodedLinesSize(views)
+    size_t budget = 0;   // the budget it was read with
+  };
+
+  /// Reads the next chunk of `f` from its position (tracker.Next) and
+  /// redacts it; a transcript's lines are fed to stream_facts. Reads fewer
+  /// lines when redaction markers make a chunk outgrow the cap.
+  Result<std::unique_ptr<Prepared>> Prepare(TrackedFile& f, size_t read_budget) {
+    for (;;) {
+      Result<tracker::PendingChunk> pending = tracker.Next(f, read_budget);
+      if (!pending.ok()) return pending.status();
+      auto p = std::make_unique<Prepared>();
+      p->pending = std::move(*pending);
+      p->budget = read_budget;
+      const tracker::Chunk& chunk = p->pending.chunk;
+      if (chunk.empty()) return p;
+
+      p->redacted.reserve(chunk.lines.size());
+      p->views.reserve(chunk.lines.size());
+      // The reader measured the chunk's encoded size; only redacted lines
+      // change it (a line's cost is its escaped size plus fixed framing).
+      p->encoded = chunk.encoded_size;
+      for (std::string_view line : chunk.lines) {
+        p->redacted.push_back(s.redactor_.RedactLine(line));
+        p->views.push_back(p->redacted.back().text());
+        if (p->redacted.back().changed()) p->encoded = p->encoded - JsonEscapedSize(line) + JsonEscapedSize(p->views.back());
+      }
+      if (p->encoded + kEnvelopeRoom > uploader::kMaxChunkBodyBytes) {
+        // Markers made the chunk outgrow the cap: read fewer lines.
+        if (chunk.lines.size() > 1) {
+          read_budget = std::max(kMinBudget, chunk.encoded_size / 2);
+          continue;
+        }
+        // One line alone is too big once redacted: it goes as the reader's
+        // oversize placeholder (size and hash, no content), so the file keeps
+        // syncing instead of wedging on it.
+        spdlog::warn("{}: line {} is {} bytes encoded once redacted, more than a chunk may carry; it is sent as a "
+                     "tsync_oversize_line placeholder so the rest of the file keeps syncing",
+                     f.file_name, chunk.first_line, p->encoded);
+        p->placeholder = tracker::OversizePlaceholder(chunk.lines[0].size(), Sha256Hex(chunk.lines[0]));
+        p->views[0] = p->placeholder;
+        p->redacted.clear();  // nothing of the line is sent, so no redaction is either
+        p->encoded = tracker::EncodedLinesSize(p->views);
+      }
+      if (f.type == tracker::FileType::kTranscript) {
+        for (std::string_view line : chunk.lines) stream_facts.Observe(line);
+      }
+      return p;
+    }
+  }
+
   /// Sends file `index` to the end of its complete lines. Not OK only when
   /// the whole session must stop.
   Status SyncFile(size_t index) {
@@ -257,74 +336,65 @@ struct SyncSession::Impl {
     }
     if (!Resume(index)) return Status::Ok();
     int conflicts_in_row = 0;
+    std::unique_ptr<Prepared> ahead;  // the next chunk, read while the last one was in flight
     for (;;) {
       TrackedFile& f = tracker.files()[index];
-      Result<tracker::PendingChunk> pending = tracker.Next(f, budget);
-      FileReport& r = ReportFor(index);
-      if (!pending.ok()) {
-        r.state = FileState::kPending;
-        r.error = pending.status().message();
-        spdlog::warn("{}: cannot read ({}); left pending", f.file_name, pending.status().ToString());
-        return Status::Ok();
-      }
-      if (pending->chunk.empty()) return Status::Ok();  // all complete lines are with the sink
-
-      // Redact: views into the chunk, or into the redacted copies.
-      const tracker::Chunk& chunk = pending->chunk;
-      std::vector<redact::RedactResult> redacted;
-      redacted.reserve(chunk.lines.size());
-      std::vector<std::string_view> views;
-      views.reserve(chunk.lines.size());
-      // The reader measured the chunk's encoded size; only redacted lines
-      // change it (a line's cost is its escaped size plus fixed framing).
-      size_t encoded = chunk.encoded_size;
-      for (std::string_view line : chunk.lines) {
-        redacted.push_back(s.redactor_.RedactLine(line));
-        views.push_back(redacted.back().text());
-        if (redacted.back().changed()) encoded = encoded - JsonEscapedSize(line) + JsonEscapedSize(views.back());
-      }
-      std::string placeholder;
-      if (encoded + kEnvelopeRoom > uploader::kMaxChunkBodyBytes) {
-        // Markers made the chunk outgrow the cap: read fewer lines.
-        if (chunk.lines.size() > 1) {
-          budget = std::max(kMinBudget, chunk.encoded_size / 2);
-          continue;
+      std::unique_ptr<Prepared> cur = std::move(ahead);
+      if (!cur) {
+        Result<std::unique_ptr<Prepared>> p = Prepare(f, budget);
+        if (!p.ok()) {
+          FileReport& r = ReportFor(index);
+          r.state = FileState::kPending;
+          r.error = p.status().message();
+          spdlog::warn("{}: cannot read ({}); left pending", f.file_name, p.status().ToString());
+          return Status::Ok();
         }
-        // One line alone is too big once redacted: it goes as the reader's
-        // oversize placeholder (size and hash, no content), so the file keeps
-        // syncing instead of wedging on it.
-        spdlog::warn("{}: line {} is {} bytes encoded once redacted, more than a chunk may carry; it is sent as a "
-                     "tsync_oversize_line placeholder so the rest of the file keeps syncing",
-                     f.file_name, chunk.first_line, encoded);
-        placeholder = tracker::OversizePlaceholder(chunk.lines[0].size(), Sha256Hex(chunk.lines[0]));
-        views[0] = placeholder;
-        redacted.clear();  // nothing of the line is sent, so no redaction is either
-        encoded = tracker::EncodedLinesSize(views);
+        cur = std::move(*p);
       }
+      budget = cur->budget;
+      const tracker::Chunk& chunk = cur->pending.chunk;
+      if (chunk.empty()) return Status::Ok();  // all complete lines are with the sink
 
       uploader::ChunkRequest req;
       req.session_id = tracker.backend_session_id();
       req.file_name = f.file_name;
       req.file_type = f.type;
       req.first_line = chunk.first_line;
-      req.lines = views;
-      req.lines_encoded_size = encoded;
-      const bool transcript = f.type == tracker::FileType::kTranscript;
-      if (transcript) {
-        for (std::string_view line : chunk.lines) stream_facts.Observe(line);
-        AttachMetadata(&req);
-      }
+      req.lines = cur->views;
+      req.lines_encoded_size = cur->encoded;
+      if (f.type == tracker::FileType::kTranscript) AttachMetadata(&req);
 
+      // While this chunk is in flight (encoded, compressed, sent, stored),
+      // the next one is read and redacted from a copy of the file's entry
+      // positioned after it — still one chunk in flight per file. It is used
+      // only if this one is acknowledged and the file merely grew meanwhile.
+      std::future<Result<std::unique_ptr<Prepared>>> next;
+      ReadAheadSlot slot;
+      if (!chunk.reached_eof && slot.acquired()) {
+        try {
+          next = std::async(std::launch::async, [this, copy = f, from = cur->pending.next, b = budget]() mutable {
+            copy.pos = std::move(from);
+            return Prepare(copy, b);
+          });
+        } catch (const std::system_error& e) {  // no thread to be had: read after the ack instead
+          spdlog::debug("{}: no read-ahead ({})", f.file_name, e.what());
+        }
+      }
       Result<uploader::ChunkOutcome> out = s.sink_.AppendChunk(req);
+      std::unique_ptr<Prepared> read_ahead;
+      if (next.valid()) {
+        Result<std::unique_ptr<Prepared>> r = next.get();
+        if (r.ok() && (*r)->pending.change == tracker::Change::kGrown) read_ahead = std::move(*r);
+      }
       if (out.ok() && out->accepted()) {
-        tracker.Acknowledge(f, *pending);
+        tracker.Acknowledge(f, cur->pending);
         if (s.options_.on_progress) s.options_.on_progress(chunk.end_offset - chunk.start_offset);
         counts[f.file_name] = out->last_synced_line;
         FileReport& done = ReportFor(index);
         done.lines_sent += chunk.lines.size();
-        done.bytes_sent += encoded;
+        done.bytes_sent += cur->encoded;
         done.chunks_sent += 1;
-        for (const redact::RedactResult& red : redacted) {
+        for (const redact::RedactResult& red : cur->redacted) {
           for (std::string_view rule : red.fired) done.redactions[std::string(rule)] += 1;
         }
         if (req.first_user_message) first_message_acked = true;
@@ -333,6 +403,7 @@ struct SyncSession::Impl {
         conflicts_in_row = 0;
         budget = std::min(budget * 2, s.options_.chunk.budget);
         SaveCheckpointThrottled();
+        ahead = std::move(read_ahead);
         continue;
       }
       // (Lines observed but not stored are observed again when resent; every

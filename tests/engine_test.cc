@@ -5,6 +5,8 @@
 
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <fstream>
+#include <functional>
 #include <set>
 #include <string>
 #include <vector>
@@ -73,7 +75,95 @@ class ForgetfulSink : public uploader::ArchiveSink {
   }
 };
 
+/// Runs `during` inside every AppendChunk, before storing: the file changes
+/// while a chunk is in flight and the next one is being read ahead.
+class MeddlingSink : public uploader::ArchiveSink {
+ public:
+  using ArchiveSink::ArchiveSink;
+  std::function<void(int call)> during;
+  int chunk_calls = 0;
+  Result<uploader::ChunkOutcome> AppendChunk(const uploader::ChunkRequest& req) override {
+    if (during) during(++chunk_calls);
+    return ArchiveSink::AppendChunk(req);
+  }
+};
+
+std::string NumberedLine(int n) { return "{\"n\":" + std::to_string(n) + ",\"pad\":\"" + std::string(200, 'p') + "\"}"; }
+
 }  // namespace
+
+TEST_CASE("engine — lines appended while a chunk is in flight follow it in order, each once", "[engine]") {
+  TempDir dir;
+  const std::string project = dir / "projects/-p";
+  const std::string transcript = project + "/" + kSessionId + ".jsonl";
+  std::string text;
+  for (int n = 0; n < 200; ++n) text += NumberedLine(n) + "\n";
+  testing::WriteFile(transcript, text);
+  auto redactor = ExpandingRedactor();
+  MeddlingSink sink(dir / "archive");
+  int next = 200;
+  sink.during = [&](int call) {
+    if (call > 20) return;
+    std::string more;
+    for (int i = 0; i < 7; ++i) more += NumberedLine(next++) + "\n";
+    more += "{\"partial\":";  // completed by the next call's append
+    testing::AppendFile(transcript, call == 1 ? more : "1}\n" + more);
+  };
+  SyncOptions options = QuietOptions();
+  options.chunk.budget = 4096;  // many chunks: every one read ahead of an in-flight one
+  SyncSession sync(SessionRef{kSessionId, project, transcript}, sink, *redactor, dir / "state", options);
+  SessionReport report = sync.Run();
+  REQUIRE(report.complete());
+  REQUIRE(sink.chunk_calls > 20);
+  sink.during = nullptr;
+  testing::AppendFile(transcript, "1}\n");
+  REQUIRE(sync.Run().complete());
+
+  // The stored file is the local file, line for line.
+  std::vector<std::string> stored = Stored(sink, std::string(kSessionId) + ".jsonl");
+  std::vector<std::string> local;
+  {
+    std::ifstream in(transcript, std::ios::binary);
+    const std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    for (size_t at = 0, nl; (nl = all.find('\n', at)) != std::string::npos; at = nl + 1) local.push_back(all.substr(at, nl - at));
+  }
+  REQUIRE(stored.size() == local.size());
+  CHECK(stored == local);
+}
+
+TEST_CASE("engine — a file replaced while a chunk is in flight starts a new generation, the read-ahead dropped",
+          "[engine]") {
+  TempDir dir;
+  const std::string project = dir / "projects/-p";
+  const std::string transcript = project + "/" + kSessionId + ".jsonl";
+  std::string text;
+  for (int n = 0; n < 100; ++n) text += NumberedLine(n) + "\n";
+  testing::WriteFile(transcript, text);
+  auto redactor = ExpandingRedactor();
+  MeddlingSink sink(dir / "archive");
+  std::string rewritten;
+  for (int n = 0; n < 30; ++n) rewritten += "{\"other\":" + std::to_string(n) + "}\n";
+  sink.during = [&](int call) {
+    if (call != 3) return;  // replaced the way editors and rotations do: a new file renamed over it
+    testing::WriteFile(transcript + ".new", rewritten);
+    std::filesystem::rename(transcript + ".new", transcript);
+  };
+  SyncOptions options = QuietOptions();
+  options.chunk.budget = 4096;
+  SyncSession sync(SessionRef{kSessionId, project, transcript}, sink, *redactor, dir / "state", options);
+  SessionReport report = sync.Run();
+  REQUIRE(report.complete());
+
+  // Generation 1 got the chunks sent before the rewrite was seen (no line of
+  // the new content), generation 2 the new content whole.
+  std::vector<std::string> first = Stored(sink, std::string(kSessionId) + ".jsonl");
+  REQUIRE_FALSE(first.empty());
+  for (size_t i = 0; i < first.size(); ++i) CHECK(first[i] == NumberedLine(static_cast<int>(i)));
+  std::vector<std::string> second = Stored(sink, std::string(kSessionId) + ".gen2.jsonl");
+  REQUIRE(second.size() == 30);
+  CHECK(second.front() == "{\"other\":0}");
+  CHECK(second.back() == "{\"other\":29}");
+}
 
 TEST_CASE("engine — a chunk redaction pushes over the cap is re-read smaller and nothing is lost", "[engine]") {
   TempDir dir;

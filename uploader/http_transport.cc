@@ -188,7 +188,7 @@ std::string HttpTransport::Escape(std::string_view text) {
   return out;
 }
 
-Result<HttpResponse> HttpTransport::Send(const HttpRequest& request) {
+Result<HttpResponse> HttpTransport::Send(HttpRequest& request) {
   // Defence in depth: the URL policy is checked on every request, before
   // libcurl can open a connection.
   if (Status s = CheckBackendUrl(options_.backend_url, options_.allow_insecure_http); !s.ok()) return s;
@@ -222,6 +222,7 @@ Result<HttpResponse> HttpTransport::Send(const HttpRequest& request) {
       wire_body = std::string_view(compressed.get(), n);
       headers.Add("Content-Encoding: zstd");
       response.compressed = true;
+      if (request.single_use) std::string().swap(*request.body);
     }
   }
   response.sent_bytes = wire_body.size();

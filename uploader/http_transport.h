@@ -57,6 +57,10 @@ struct HttpRequest {
   std::string path;            // absolute path with query, already escaped
   std::optional<std::string> body;  // JSON; set for POST/PATCH
   bool allow_zstd = false;     // route accepts Content-Encoding: zstd
+  /// Sent once, never retried from this request: Send() frees `body` as soon
+  /// as it is compressed, so a 14 MiB chunk body and its zstd frame are not
+  /// both held while the request is on the wire.
+  bool single_use = false;
 };
 
 struct HttpResponse {
@@ -98,7 +102,7 @@ class HttpTransport {
   /// timeout), kConfig for TLS verification or URL problems. Messages say
   /// what failed (libcurl's text), not the route, and never contain the key
   /// or the body.
-  Result<HttpResponse> Send(const HttpRequest& request);
+  Result<HttpResponse> Send(HttpRequest& request);
 
   /// Percent-encodes one path segment or query value.
   std::string Escape(std::string_view text);

@@ -205,6 +205,7 @@ ApiError SyncClient::BadReply(const HttpRequest& request, std::string_view what)
 
 ApiResult<HttpResponse> SyncClient::Call(HttpRequest request, bool retry) {
   const RetryPolicy& policy = options_.retry;
+  if (request.single_use) retry = false;  // its body is gone after the first attempt
   for (int attempt = 1;; ++attempt) {
     auto sent = transport_->Send(request);
     ApiError error;
@@ -337,7 +338,7 @@ ApiResult<InitResult> SyncClient::Init(const SessionInfo& info) {
 }
 
 ApiResult<ChunkReply> SyncClient::SendChunk(const ChunkRequest& request) {
-  HttpRequest req{"POST", "/api/v1/sync/chunk", EncodeChunkBody(request), true};
+  HttpRequest req{"POST", "/api/v1/sync/chunk", EncodeChunkBody(request), true, /*single_use=*/true};
   if (req.body->size() > kMaxChunkBodyBytes) {
     // The server would read all of it and answer 400; say so without sending.
     ApiError e;
