@@ -158,7 +158,8 @@ Result<std::string> AbsolutePath(std::string value, const std::string& what, con
     return Status::Config(what + " must be an absolute path (starting with / or ~/), got '" + value + "'");
   }
   std::string normal = std::filesystem::path(value).lexically_normal().string();
-  if (normal.size() > 1 && normal.back() == '/') normal.pop_back();
+  // lexically_normal keeps "//" and "///" as they are; all of them are "/".
+  while (normal.size() > 1 && normal.back() == '/') normal.pop_back();
   return normal;
 }
 
