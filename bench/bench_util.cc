@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -162,19 +163,58 @@ Result<ChildRun> RunToSuccess(std::vector<std::string> args, const ChildOptions&
   return run;
 }
 
+Result<double> TimeWithInput(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+                             const std::string& input) {
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) != 0) return Status::Errno("pipe", errno);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, p[0], 0);
+  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+  std::vector<char*> a, e;
+  for (const std::string& s : argv) a.push_back(const_cast<char*>(s.c_str()));
+  a.push_back(nullptr);
+  for (const std::string& s : env) e.push_back(const_cast<char*>(s.c_str()));
+  e.push_back(nullptr);
+  const Clock::time_point start = Clock::now();
+  pid_t pid = -1;
+  const int err = ::posix_spawn(&pid, a[0], &fa, nullptr, a.data(), e.data());
+  posix_spawn_file_actions_destroy(&fa);
+  ::close(p[0]);
+  if (err != 0) {
+    ::close(p[1]);
+    return Status::Errno("spawn " + argv[0], err);
+  }
+  (void)WriteAll(p[1], input, "the child's stdin");  // a child that leaves early closes its end: fine
+  ::close(p[1]);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  const double seconds = Seconds(start, Clock::now());
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    return Status::Internal(argv.size() > 1 ? argv[1] + " did not exit 0" : argv[0] + " did not exit 0");
+  }
+  return seconds;
+}
+
 // --- the reference backend ---
 
 const char* DefaultRefServerPath() { return TSYNC_REFSERVER; }
 
-Status RefServer::Start(const std::string& db, const std::string& keys) {
+Status RefServer::Start(const std::string& db, const std::string& keys, const std::vector<std::string>& extra) {
+  std::vector<std::string> args = {binary_, "--port", "0", "--db", db, "--keys", keys};
+  args.insert(args.end(), extra.begin(), extra.end());
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
   int out[2];
   if (::pipe2(out, O_CLOEXEC) != 0) return Status::Errno("pipe", errno);
   pid_ = ::fork();
   if (pid_ < 0) return Status::Errno("fork", errno);
   if (pid_ == 0) {
     ::dup2(out[1], STDOUT_FILENO);
-    ::execl(binary_.c_str(), binary_.c_str(), "--port", "0", "--db", db.c_str(), "--keys", keys.c_str(),
-            static_cast<char*>(nullptr));
+    ::execv(argv[0], argv.data());
     ::_exit(127);
   }
   ::close(out[1]);

@@ -112,6 +112,12 @@ Result<ChildRun> RunProcess(std::vector<std::string> args, const ChildOptions& o
 /// RunProcess that also requires exit code 0.
 Result<ChildRun> RunToSuccess(std::vector<std::string> args, const ChildOptions& options = {});
 
+/// Runs `argv` (argv[0] a path) with exactly `env` and `input` on its stdin,
+/// stdout and stderr to /dev/null, as Claude Code runs a hook; the wall
+/// seconds from spawn to reaped. An error unless it exits 0.
+Result<double> TimeWithInput(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+                             const std::string& input);
+
 /// The tsync-refserver of this build.
 const char* DefaultRefServerPath();
 
@@ -125,8 +131,9 @@ class RefServer {
   RefServer(const RefServer&) = delete;
   RefServer& operator=(const RefServer&) = delete;
 
-  /// Starts it on a free port once it prints "listening on 127.0.0.1:<port>".
-  Status Start(const std::string& db, const std::string& keys);
+  /// Starts it on a free port once it prints "listening on 127.0.0.1:<port>";
+  /// `extra` flags go after --port/--db/--keys (e.g. --lifecycle-events).
+  Status Start(const std::string& db, const std::string& keys, const std::vector<std::string>& extra = {});
   /// Stops the server; returns the CPU seconds (user + system) it used.
   double Stop();
   /// CPU seconds (user + system, every thread) used so far, from /proc.

@@ -31,6 +31,7 @@
 #include <CLI/CLI.hpp>
 
 #include "base/fs.h"
+#include "bench/figures.h"
 #include "testdata/byte_size.h"
 #include "testdata/session_generator.h"
 #include "tracker/chunk_reader.h"
@@ -298,6 +299,8 @@ int main(int argc, char** argv) {
   std::string dir = tmp && *tmp ? tmp : "/tmp", size_text = "1G";
   uint64_t seed = 42;
   int runs = 5, trials = 101;
+  std::string json_path;
+  app.add_option("--json", json_path, "also write the figures as JSON to this file (bench/run-all)");
   app.add_option("--size", size_text, "transcript size, e.g. 64M, 1G");
   app.add_option("--dir", dir, "where the transcript is generated and kept for reuse");
   app.add_option("--seed", seed, "generator seed");
@@ -345,6 +348,27 @@ int main(int argc, char** argv) {
                 static_cast<double>(t->bytes) / 1e6 / (ms / 1e3));
   } else {
     std::printf("tracker path: NOT MEASURED: %s\n", tracked.status().ToString().c_str());
+  }
+
+  tsync::bench::FigureSheet sheet("chunk_read_bench");
+  const std::string on = "on a " + tsync::testdata::FormatByteSize(t->bytes) + " transcript";
+  if (child.ok()) {
+    sheet.Target("chunk read+split from the page cache", Summarize(child->mb_per_s).median, "MB/s", ">= 1000",
+                 "median of " + std::to_string(runs) + " passes " + on);
+    sheet.Target("chunk reader peak RSS", child->max_rss_mib, "MiB", "<= 28", "2 x the 14 MiB budget");
+  }
+  if (appends.ok()) {
+    sheet.Target("read one appended line", Summarize(*appends).median, "us", "< 1000",
+                 "ReadChunk from the previous end, " + on);
+  }
+  if (tracked.ok()) {
+    sheet.Target("one appended line via SessionTracker Next+Ack", Summarize(tracked->append_micros).median, "us",
+                 "< 1000", on);
+  }
+  sheet.Note("size", tsync::testdata::FormatByteSize(t->bytes));
+  if (Status s = sheet.Write(json_path); !s.ok()) {
+    std::fprintf(stderr, "chunk_read_bench: %s\n", s.ToString().c_str());
+    return 1;
   }
   return 0;
 }

@@ -16,11 +16,9 @@
 // directory; the backend URL is a closed loopback port (the hook never
 // connects); a watcher entry naming this process makes the session's watcher
 // "live", so a matching hook queues its link without starting one.
+// --json FILE also writes the figures for bench/run-all (bench/figures.h).
 // A benchmark reports; it exits 0 unless it could not run (exit 1, with the
 // reason on stderr).
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -35,8 +33,7 @@
 #include "base/fs.h"
 #include "base/json.h"
 #include "bench/bench_util.h"
-
-extern char** environ;
+#include "bench/figures.h"
 
 namespace tsync::bench {
 namespace {
@@ -63,40 +60,6 @@ std::string Payload(const Setup& s, const std::string& command, const std::strin
          R"("tool_name":"Bash","tool_input":{"command":)" + Quote(command) + R"(,"description":"bench"},)" +
          R"("tool_response":{"stdout":)" + Quote(out) + R"(,"stderr":"","interrupted":false,"isImage":false},)" +
          R"("tool_use_id":"toolu_bench"})";
-}
-
-/// Runs `argv` with `input` on stdin; the wall seconds from spawn to reaped.
-Result<double> TimeRun(const std::vector<std::string>& argv, const std::vector<std::string>& env,
-                       const std::string& input) {
-  int p[2];
-  if (::pipe2(p, O_CLOEXEC) != 0) return Status::Errno("pipe", errno);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, p[0], 0);
-  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-  std::vector<char*> a, e;
-  for (const std::string& s : argv) a.push_back(const_cast<char*>(s.c_str()));
-  a.push_back(nullptr);
-  for (const std::string& s : env) e.push_back(const_cast<char*>(s.c_str()));
-  e.push_back(nullptr);
-  const Clock::time_point start = Clock::now();
-  pid_t pid = -1;
-  const int err = ::posix_spawn(&pid, a[0], &fa, nullptr, a.data(), e.data());
-  posix_spawn_file_actions_destroy(&fa);
-  ::close(p[0]);
-  if (err != 0) {
-    ::close(p[1]);
-    return Status::Errno("spawn " + argv[0], err);
-  }
-  (void)WriteAll(p[1], input, "the hook's stdin");  // a hook that leaves early closes its end: fine
-  ::close(p[1]);
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  const double seconds = Seconds(start, Clock::now());
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return Status::Internal(argv[1] + " did not exit 0");
-  return seconds;
 }
 
 bool Sh(const std::string& command) { return std::system(command.c_str()) == 0; }
@@ -132,7 +95,7 @@ Result<Setup> Prepare(const std::string& root, const std::string& binary) {
   w.state = agent::WatcherState::kRunning;
   if (Status st = agent::WriteWatcherEntry(s.state, w); !st.ok()) return st;
   // A first run creates the log file and state directories.
-  if (Result<double> r = TimeRun({binary, "version"}, s.env, ""); !r.ok()) return r.status();
+  if (Result<double> r = TimeWithInput({binary, "version"}, s.env, ""); !r.ok()) return r.status();
   return s;
 }
 
@@ -142,15 +105,23 @@ struct Case {
   std::string input;
 };
 
-void Report(const std::string& name, std::vector<double> ms, double target_ms) {
+void Report(const std::string& name, std::vector<double> ms, double target_ms, FigureSheet* sheet) {
   std::sort(ms.begin(), ms.end());
   const double p50 = ms[ms.size() / 2], p90 = ms[ms.size() * 9 / 10], max = ms.back();
   std::printf("  %-46s p50 %6.2f ms  p90 %6.2f ms  max %6.2f ms", name.c_str(), p50, p90, max);
   if (target_ms > 0) std::printf("  (target p50 <= %.0f ms: %s)", target_ms, p50 <= target_ms ? "met" : "MISSED");
   std::printf("\n");
+  char detail[96];
+  std::snprintf(detail, sizeof detail, "p90 %.1f, max %.1f, n=%zu", p90, max, ms.size());
+  if (target_ms > 0) {
+    sheet->Target("hook " + name + ", p50", p50, "ms", "<= " + std::to_string(static_cast<int>(target_ms)), detail);
+  } else {
+    sheet->Info((name.starts_with("tsync version") ? "" : "hook ") + name + ", p50", p50, "ms", detail);
+  }
 }
 
-int Run(const std::string& binary, int runs) {
+int Run(const std::string& binary, int runs, const std::string& json_path) {
+  FigureSheet sheet("hook_bench");
   Result<std::unique_ptr<ScratchDir>> scratch = ScratchDir::Create("/tmp", "hook-bench");
   if (!scratch.ok()) {
     std::fprintf(stderr, "hook_bench: %s\n", scratch.status().ToString().c_str());
@@ -187,7 +158,7 @@ int Run(const std::string& binary, int runs) {
   for (const Case& c : cases) {
     std::vector<double> ms;
     for (int i = 0; i < runs + 5; ++i) {
-      Result<double> t = TimeRun(c.args, s.env, c.input);
+      Result<double> t = TimeWithInput(c.args, s.env, c.input);
       if (!t.ok()) {
         std::fprintf(stderr, "hook_bench: %s: %s\n", c.name.c_str(), t.status().ToString().c_str());
         return 1;
@@ -199,7 +170,12 @@ int Run(const std::string& binary, int runs) {
         std::filesystem::remove_all(d.path() / "github-links", ec);
       }
     }
-    Report(c.name, std::move(ms), c.args.size() > 2 && c.name.find("no match") != std::string::npos ? 20 : 0);
+    Report(c.name, std::move(ms), c.args.size() > 2 && c.name.find("no match") != std::string::npos ? 20 : 0, &sheet);
+  }
+  sheet.Note("runs", std::to_string(runs));
+  if (Status st = sheet.Write(json_path); !st.ok()) {
+    std::fprintf(stderr, "hook_bench: %s\n", st.ToString().c_str());
+    return 1;
   }
   return 0;
 }
@@ -211,10 +187,11 @@ int main(int argc, char** argv) {
   CLI::App app{"Latency of `tsync hook post-tool-use` with and without a GitHub link in the payload."};
   std::string binary = TSYNC_BINARY;
   int runs = 100;
-  std::string size_ignored;
+  std::string size_ignored, json_path;
   app.add_option("--tsync", binary, "the tsync binary (default: this build's)");
+  app.add_option("--json", json_path, "also write the figures as JSON to this file (bench/run-all)");
   app.add_option("--runs", runs, "timed runs per case (>= 20)")->check(CLI::Range(20, 100000));
   app.add_option("--size", size_ignored, "ignored (bench/run-all passes it to every bench)");
   CLI11_PARSE(app, argc, argv);
-  return tsync::bench::Run(binary, runs);
+  return tsync::bench::Run(binary, runs, json_path);
 }

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/figures.h"
 #include "redact/catalogue.h"
 #include "redact/redactor.h"
 #include "testdata/byte_size.h"
@@ -91,6 +92,8 @@ int main(int argc, char** argv) {
   std::string size_text = "256M", naive_text = "16M";
   uint64_t seed = 7;
   int runs = 3;
+  std::string json_path;
+  app.add_option("--json", json_path, "also write the figures as JSON to this file (bench/run-all)");
   app.add_option("--size", size_text, "transcript bytes to generate (>= 256M for the issue's figure)");
   app.add_option("--naive-size", naive_text, "bytes the naive baseline runs over (it is slow)");
   app.add_option("--runs", runs, "passes of the full catalogue (median reported)")->check(CLI::Range(1, 100));
@@ -162,5 +165,23 @@ int main(int argc, char** argv) {
               full_on_subset, full_on_subset / naive);
   std::printf("hostile: 256 KiB of -----BEGIN %.1f ms, 16 MiB of spaces %.1f ms, a 20 MiB line %.1f ms\n", hostile_begin,
               hostile_spaces, hostile_big);
+
+  tsync::bench::FigureSheet sheet("redact_bench");
+  char detail[160];
+  std::snprintf(detail, sizeof detail, "median of %d passes over %.0f MiB, %zu rules", runs,
+                static_cast<double>(bytes) / (1 << 20), redactor->rule_count());
+  sheet.Target("redaction, full catalogue, one core", Median(full), "MB/s", ">= 200", detail);
+  std::snprintf(detail, sizeof detail, "naive %.1f MB/s vs full catalogue %.1f MB/s on the first %.0f MiB", naive,
+                full_on_subset, static_cast<double>(subset_bytes) / (1 << 20));
+  sheet.Info("redaction vs naive baseline (every rule on every line)", full_on_subset / naive, "x", detail);
+  sheet.Target("redaction rule-set compile", Median(compile_ms), "ms", "<= 50");
+  std::snprintf(detail, sizeof detail, "256 KiB of -----BEGIN %.1f, 16 MiB of spaces %.1f, a 20 MiB line %.1f",
+                hostile_begin, hostile_spaces, hostile_big);
+  sheet.Info("redaction, worst hostile line", std::max({hostile_begin, hostile_spaces, hostile_big}), "ms", detail);
+  sheet.Note("size", size_text);
+  if (auto st = sheet.Write(json_path); !st.ok()) {
+    std::fprintf(stderr, "redact_bench: %s\n", st.ToString().c_str());
+    return 1;
+  }
   return 0;
 }

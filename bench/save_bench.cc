@@ -55,6 +55,7 @@
 #include "base/fs.h"
 #include "base/json.h"
 #include "bench/bench_util.h"
+#include "bench/figures.h"
 #include "testdata/byte_size.h"
 #include "testdata/session_generator.h"
 #include "uploader/sync_client.h"
@@ -605,6 +606,30 @@ void PrintReport(const World& w, const Corpus& corpus, const Phase& ours, const 
   std::printf("  every upload verified: per-file line counts of every session, small transcripts line by line\n");
 }
 
+/// The report's headline figures for bench/run-all (bench/figures.h).
+Status WriteFigures(const std::string& path, const World& w, const Corpus& corpus, const Phase& ours,
+                    const Phase& idle, const Phase& curl, const Corpus& big, const ResaveFigures& r) {
+  tsync::bench::FigureSheet sheet("save_bench");
+  const std::string corpus_text = testdata::FormatByteSize(corpus.bytes) + " in " +
+                                  std::to_string(corpus.sessions.size()) + " sessions, --jobs " +
+                                  std::to_string(w.jobs);
+  sheet.Target("tsync save --all, end to end", Mb(corpus.bytes) / ours.seconds, "MB/s", ">= 150", corpus_text);
+  sheet.Info("curl posting the same chunks", Mb(corpus.bytes) / curl.seconds, "MB/s",
+             std::to_string(w.jobs) + " curl process(es)");
+  sheet.Info("save --all speed / curl's", curl.seconds / ours.seconds, "x", "higher is better; 1 = as fast as curl");
+  sheet.Target("tsync save --all peak RSS", ours.rss_mib, "MiB", "<= 64");
+  const Stats one = Over(r.one_line, [](const Phase& p) { return p.seconds * 1000.0; });
+  char detail[160];
+  std::snprintf(detail, sizeof detail, "%s session, median of %zu (min %.1f, max %.1f); tsync --version %.1f ms",
+                testdata::FormatByteSize(big.bytes).c_str(), r.one_line.size(), one.min, one.max,
+                Over(r.version, [](const Phase& p) { return p.seconds * 1000.0; }).median);
+  sheet.Target("one appended line: re-save of a big session", one.median, "ms", "< 20", detail);
+  sheet.Info("save --all with nothing new", idle.seconds * 1000.0, "ms", corpus_text);
+  sheet.Note("size", testdata::FormatByteSize(corpus.bytes));
+  sheet.Note("big_session", testdata::FormatByteSize(big.bytes));
+  return sheet.Write(path);
+}
+
 // --- setup ---
 
 struct Flags {
@@ -616,6 +641,7 @@ struct Flags {
   std::string dir;
   bool keep = false;
   std::string refserver = tsync::bench::DefaultRefServerPath();
+  std::string json_path;  // --json: the figures for bench/run-all
 };
 
 int Fail(const std::string& what, const Status& s) {
@@ -708,6 +734,9 @@ int Run(const Flags& flags) {
   if (!resave.ok()) return Fail("re-save", resave.status());
   PrintReport(*w, corpus, *ours, idle, *curl, big, *resave);
   PrintLoad("after");
+  if (Status s = WriteFigures(flags.json_path, *w, corpus, *ours, idle, *curl, big, *resave); !s.ok()) {
+    return Fail("cannot write " + flags.json_path, s);
+  }
   if (flags.keep) {
     std::printf("kept %s (remove it yourself)\n", w->dir.c_str());
     (void)scratch->release();
@@ -730,6 +759,7 @@ int main(int argc, char** argv) {
   app.add_option("--seed", flags.seed, "generator seed");
   app.add_option("--dir", flags.dir, "where the scratch directory is made");
   app.add_option("--refserver", flags.refserver, "a tsync-refserver binary to use instead of this build's");
+  app.add_option("--json", flags.json_path, "also write the figures as JSON to this file (bench/run-all)");
   app.add_flag("--keep", flags.keep, "keep the scratch directory (corpus, state, logs) for a closer look");
   CLI11_PARSE(app, argc, argv);
   for (auto [text, out] : {std::pair{&size, &flags.size}, std::pair{&big_size, &flags.big_size}}) {

@@ -50,6 +50,7 @@
 #include "base/fs.h"
 #include "base/memory.h"
 #include "bench/bench_util.h"
+#include "bench/figures.h"
 #include "testdata/byte_size.h"
 #include "testdata/session_generator.h"
 #include "tracker/chunk_reader.h"
@@ -457,6 +458,22 @@ void PrintSummary(const Runs& r, const Transcript& t) {
   std::printf("target (default zstd upload within 2x of curl, peak RSS <= 64 MiB): %s\n", met ? "MET" : "NOT MET");
 }
 
+/// The summary's headline figures for bench/run-all (bench/figures.h).
+Status WriteFigures(const Runs& r, const Transcript& t, const std::string& path) {
+  const double mb = Mb(t.bytes);
+  tsync::bench::FigureSheet sheet("upload_bench");
+  const std::string on = "one " + tsync::testdata::FormatByteSize(t.bytes) + " transcript, " +
+                         std::to_string(r.curl.size()) + " pass(es)";
+  sheet.Info("upload, our client (zstd)", Over(r, [&](size_t i) { return mb / r.zstd[i].seconds; }).median, "MB/s", on);
+  sheet.Info("upload, curl with the same chunks", Over(r, [&](size_t i) { return mb / r.curl[i].seconds; }).median,
+             "MB/s", on);
+  const Stats ratio = Over(r, [&](size_t i) { return r.zstd[i].seconds / r.curl[i].seconds; });
+  sheet.Target("upload time, ours (zstd) / curl", ratio.median, "x", "<= 2.0", "lower is better");
+  sheet.Target("upload peak RSS (zstd)", Over(r, [&](size_t i) { return r.zstd[i].rss_mib; }).max, "MiB", "<= 64");
+  sheet.Note("size", tsync::testdata::FormatByteSize(t.bytes));
+  return sheet.Write(path);
+}
+
 void PrintBreakdown(const std::string& out, const PassFigures& zstd, const PassFigures& plain) {
   double read_s = 0, validate_s = 0, encode_s = 0, compress_s = 0;
   unsigned long long body = 0, wire = 0;
@@ -492,6 +509,8 @@ int main(int argc, char** argv) {
   std::string dir = tmp && *tmp ? tmp : "/tmp", size_text;
   uint64_t mib = 1024, seed = 42;
   int passes = 1;
+  std::string json_path;
+  app.add_option("--json", json_path, "also write the figures as JSON to this file (bench/run-all)");
   auto* mib_opt = app.add_option("--mib", mib, "transcript size in MiB (default 1024)")->check(CLI::Range(1, 65536));
   app.add_option("--size", size_text, "transcript size as a byte size (64M, 1G); for bench/run-all")
       ->excludes(mib_opt);
@@ -547,6 +566,10 @@ int main(int argc, char** argv) {
     runs.curl.push_back(*c);
   }
   PrintSummary(runs, ctx.transcript);
+  if (Status s = WriteFigures(runs, ctx.transcript, json_path); !s.ok()) {
+    std::fprintf(stderr, "upload_bench: %s\n", s.ToString().c_str());
+    return 1;
+  }
 
   Result<ChildRun> breakdown = RunToSuccess({"/proc/self/exe", kBreakdownChild, ctx.transcript.path});
   if (breakdown.ok()) {
