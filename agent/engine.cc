@@ -45,23 +45,22 @@ constexpr int kMaxConflictsInRow = 3;
 // How often a pass writes its checkpoint between chunks (and at its end).
 constexpr std::chrono::seconds kCheckpointInterval{1};
 
-// One read-ahead chunk at a time in the whole process: a read-ahead holds a
-// second chunk (up to the 14 MiB budget) in memory, and `save --jobs N`
-// must stay within its memory bound whatever N is.
-std::atomic<bool> read_ahead_busy{false};
+// Memory for chunks is shared by the passes running at once in a process
+// (`save --jobs N`): each in-flight chunk costs its raw lines, its encoded
+// body and its zstd frame, about 2.3 times the budget at peak. One pass
+// alone reads with the full budget (14 MiB) and reads its next chunk ahead;
+// N passes at once read at most kChunkMemory / N each and never ahead, which
+// keeps a save within its memory bound whatever N is.
+constexpr size_t kChunkMemory = 20u << 20;
+std::atomic<int> active_passes{0};
 
-class ReadAheadSlot {
+class ActivePass {
  public:
-  ReadAheadSlot() : acquired_(!read_ahead_busy.exchange(true)) {}
-  ~ReadAheadSlot() {
-    if (acquired_) read_ahead_busy.store(false);
-  }
-  ReadAheadSlot(const ReadAheadSlot&) = delete;
-  ReadAheadSlot& operator=(const ReadAheadSlot&) = delete;
-  bool acquired() const { return acquired_; }
-
- private:
-  const bool acquired_;
+  ActivePass() { active_passes.fetch_add(1); }
+  ~ActivePass() { active_passes.fetch_sub(1); }
+  ActivePass(const ActivePass&) = delete;
+  ActivePass& operator=(const ActivePass&) = delete;
+  static int count() { return std::max(1, active_passes.load()); }
 };
 
 std::string DefaultHostname() {
@@ -277,6 +276,7 @@ struct SyncSession::Impl {
   /// redacts it; a transcript's lines are fed to stream_facts. Reads fewer
   /// lines when redaction markers make a chunk outgrow the cap.
   Result<std::unique_ptr<Prepared>> Prepare(TrackedFile& f, size_t read_budget) {
+    read_budget = std::min(read_budget, std::max(kMinBudget, kChunkMemory / static_cast<size_t>(ActivePass::count())));
     for (;;) {
       Result<tracker::PendingChunk> pending = tracker.Next(f, read_budget);
       if (!pending.ok()) return pending.status();
@@ -369,8 +369,7 @@ struct SyncSession::Impl {
       // positioned after it — still one chunk in flight per file. It is used
       // only if this one is acknowledged and the file merely grew meanwhile.
       std::future<Result<std::unique_ptr<Prepared>>> next;
-      ReadAheadSlot slot;
-      if (!chunk.reached_eof && slot.acquired()) {
+      if (!chunk.reached_eof && ActivePass::count() == 1) {
         try {
           next = std::async(std::launch::async, [this, copy = f, from = cur->pending.next, b = budget]() mutable {
             copy.pos = std::move(from);
@@ -478,6 +477,7 @@ struct SyncSession::Impl {
   }
 
   SessionReport Run() {
+    const ActivePass active;  // shares chunk memory with the passes running beside it
     SessionReport report;
     report.session = s.session_;
     reports.clear();  // a report covers one pass
