@@ -97,8 +97,8 @@ void CheckResult(const Redactor& r, std::string_view in, const RedactResult& res
   FUZZ_CHECK(OnlyMarkersChanged(in, out), what + ": more than secrets changed: \"" + Shown(out) + "\"");
   FUZZ_CHECK(simdjson::validate_utf8(out.data(), out.size()), what + ": output is not valid UTF-8");
   RedactResult again = as_line ? r.RedactLine(out) : r.RedactText(out);
-  FUZZ_CHECK(!again.changed(), what + ": not idempotent, the output \"" + Shown(out) + "\" fired " +
-                                   std::string(again.fired.front()) + " again");
+  FUZZ_CHECK(!again.changed(), what + ": not idempotent, the output \"" + Shown(out, 4000) + "\" fired " +
+                                   std::string(again.fired.front()) + " again: \"" + Shown(again.text(), 4000) + "\"");
 }
 
 void CheckJson(std::string_view in, const RedactResult& res, const char* which) {

@@ -1,6 +1,7 @@
 #include "redact/redactor.h"
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <unordered_map>
@@ -25,6 +26,17 @@ std::string Lower(std::string_view s) {
   return out;
 }
 
+// `text` equals `lower`, a lower-case word, ignoring ASCII case.
+bool EqualsIgnoringCase(std::string_view text, std::string_view lower) {
+  if (text.size() != lower.size()) return false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (c != lower[i]) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 struct Redactor::RawSpan {
@@ -35,6 +47,14 @@ struct Redactor::RawSpan {
 struct Redactor::Keyword {
   std::vector<uint32_t> rules;  // indexes into rules_
   bool key_fragment = false;
+  std::string word;             // lower case, as the scan matches it
+  /// Keywords that can start inside this one and end after it: the scan
+  /// resumes after a match, so it never reports them ("AKIAccess_key" gives
+  /// "akia" and hides "access_key"). {offset in this word, keywords_ index}.
+  std::vector<std::pair<uint32_t, uint32_t>> overlapping;
+  /// The bytes those keywords can continue with right after this one: a
+  /// hit followed by anything else has none of them (the usual case).
+  std::array<uint64_t, 4> next_bytes{};
 };
 
 // A rule compiled now (Create's rules) or the first time it is needed
@@ -120,7 +140,27 @@ Result<std::unique_ptr<Redactor>> Redactor::Build(std::vector<RuleSpec> rules, s
     std::sort(kw->rules.begin(), kw->rules.end());
     kw->rules.erase(std::unique(kw->rules.begin(), kw->rules.end()), kw->rules.end());
     for (std::string_view f : kKeyFragments) kw->key_fragment |= word.find(f) != std::string::npos;
+    kw->word = word;
     r->keywords_.push_back(std::move(kw));
+  }
+  // The keywords that can overlap the end of each one: a proper suffix of it
+  // is a proper prefix of the other. CollectHits looks for them where their
+  // keyword hits.
+  std::unordered_map<std::string, std::vector<uint32_t>> by_prefix;
+  for (uint32_t i = 0; i < words.size(); ++i) {
+    for (size_t n = 1; n < words[i].size(); ++n) by_prefix[words[i].substr(0, n)].push_back(i);
+  }
+  for (const std::unique_ptr<Keyword>& kw : r->keywords_) {
+    for (size_t b = 1; b < kw->word.size(); ++b) {
+      part.assign(kw->word, b);
+      auto it = by_prefix.find(part);
+      if (it == by_prefix.end()) continue;
+      for (uint32_t other : it->second) {
+        kw->overlapping.emplace_back(static_cast<uint32_t>(b), other);
+        const auto next = static_cast<unsigned char>(r->keywords_[other]->word[kw->word.size() - b]);
+        kw->next_bytes[next / 64] |= uint64_t{1} << (next % 64);
+      }
+    }
   }
   r->keyword_scan_ = std::make_unique<KeywordScan>(std::move(words));
 
@@ -145,7 +185,22 @@ Result<std::unique_ptr<Redactor>> Redactor::CreateDefault(std::vector<RuleSpec> 
 void Redactor::CollectHits(std::string_view text, std::vector<std::pair<size_t, const Keyword*>>* hits) const {
   std::vector<KeywordScan::Hit> found;
   keyword_scan_->Scan(text, &found);
-  for (const KeywordScan::Hit& h : found) hits->emplace_back(h.pos, keywords_[h.word].get());
+  for (const KeywordScan::Hit& h : found) {
+    const Keyword* kw = keywords_[h.word].get();
+    hits->emplace_back(h.pos, kw);
+    const size_t end = h.pos + kw->word.size();
+    if (kw->overlapping.empty() || end >= text.size()) continue;
+    auto next = static_cast<unsigned char>(text[end]);
+    if (next >= 'A' && next <= 'Z') next = static_cast<unsigned char>(next - 'A' + 'a');
+    if ((kw->next_bytes[next / 64] >> (next % 64) & 1) == 0) continue;
+    for (const auto& [offset, other] : kw->overlapping) {
+      const Keyword* o = keywords_[other].get();
+      const size_t at = h.pos + offset;
+      if (at + o->word.size() <= text.size() && EqualsIgnoringCase(text.substr(at, o->word.size()), o->word)) {
+        hits->emplace_back(at, o);
+      }
+    }
+  }
 }
 
 

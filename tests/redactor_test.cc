@@ -240,3 +240,25 @@ TEST_CASE("JSON documents inside strings are searched as JSON, with offsets mapp
   CHECK(out.text() == expected);
   CheckStructure(line, out.text());
 }
+
+TEST_CASE("a keyword that starts inside another keyword still wakes its rules", "[redactor]") {
+  // The keyword scan resumes after a match, so "abcd" hid "cdef_key" in
+  // "abcdef_key=" and the second rule never ran there (found by
+  // fuzz/redactor_fuzz.cc as "AKIAccess_key = …": redacting twice fired again).
+  auto made = Redactor::Create({Rule("abcd-id", R"(\babcd[0-9]{8}\b)", {"abcd"}),
+                                Rule("cdef-key", R"(cdef_key=([A-Za-z0-9]{16}))", {"cdef_key"}, 1)});
+  REQUIRE(made.ok());
+  const Redactor& r = **made;
+  for (std::string_view text : {"xabcdef_key=Q1w2E3r4T5y6U7i8", "ABcdef_key=Q1w2E3r4T5y6U7i8 and abcd12345678"}) {
+    INFO(text);
+    RedactResult out = r.RedactText(text);
+    REQUIRE(out.changed());
+    CHECK(out.text().find("Q1w2E3r4T5y6U7i8") == std::string_view::npos);
+    bool fired = false;
+    for (std::string_view id : out.fired) fired = fired || id == "cdef-key";
+    CHECK(fired);
+    CHECK_FALSE(r.RedactText(out.text()).changed());
+  }
+  RedactResult line = r.RedactLine(R"({"cmd":"abcdef_key=Q1w2E3r4T5y6U7i8"})");
+  CHECK(line.text() == R"({"cmd":"abcdef_key=[REDACTED:cdef-key]"})");
+}
