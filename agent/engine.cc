@@ -45,12 +45,12 @@ constexpr int kMaxConflictsInRow = 3;
 // How often a pass writes its checkpoint between chunks (and at its end).
 constexpr std::chrono::seconds kCheckpointInterval{1};
 
-// Memory for chunks is shared by the passes running at once in a process
-// (`save --jobs N`): each in-flight chunk costs its raw lines, its encoded
-// body and its zstd frame, about 2.3 times the budget at peak. One pass
-// alone reads with the full budget (14 MiB) and reads its next chunk ahead;
-// N passes at once read at most kChunkMemory / N each and never ahead, which
-// keeps a save within its memory bound whatever N is.
+// Memory for chunks is shared by the chunks held at once in a process: each
+// in-flight chunk costs its raw lines, its encoded body and its zstd frame,
+// about 2.3 times its budget at peak. One pass alone holds two (it reads the
+// next chunk ahead), N passes at once (`save --jobs N`) hold N and never
+// read ahead; each reads at most kChunkMemory / chunks held, which keeps a
+// save within its memory bound (64 MiB) whatever N is.
 constexpr size_t kChunkMemory = 20u << 20;
 std::atomic<int> active_passes{0};
 
@@ -276,7 +276,9 @@ struct SyncSession::Impl {
   /// redacts it; a transcript's lines are fed to stream_facts. Reads fewer
   /// lines when redaction markers make a chunk outgrow the cap.
   Result<std::unique_ptr<Prepared>> Prepare(TrackedFile& f, size_t read_budget) {
-    read_budget = std::min(read_budget, std::max(kMinBudget, kChunkMemory / static_cast<size_t>(ActivePass::count())));
+    const int passes = ActivePass::count();
+    const size_t held = passes == 1 ? 2 : static_cast<size_t>(passes);
+    read_budget = std::min(read_budget, std::max(kMinBudget, kChunkMemory / held));
     for (;;) {
       Result<tracker::PendingChunk> pending = tracker.Next(f, read_budget);
       if (!pending.ok()) return pending.status();
