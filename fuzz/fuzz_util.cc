@@ -39,8 +39,8 @@ const std::string& ScratchDir(const char* target) {
 
 bool ParseJson(simdjson::dom::parser& parser, std::string_view text, simdjson::dom::element* out) {
   simdjson::padded_string padded(text);
-  // parse() keeps pointers into its own copy of the input: none survive here
-  // beyond the parser's own storage, so the padded string may go.
+  // The DOM keeps its strings in the parser's own buffers, never pointers
+  // into the input, so the padded copy may go.
   return parser.parse(padded).get(*out) == simdjson::SUCCESS;
 }
 
