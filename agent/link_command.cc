@@ -59,11 +59,9 @@ int RunLink(const config::Config& config, const LinkArgs& args, std::ostream& ou
         " bytes): expected https://github.com/<owner>/<repo>/pull/<number> or "
         "https://github.com/<owner>/<repo>/commit/<lowercase hex>"));
   }
-  Result<std::vector<SessionRef>> all = FindSessions(config.ProjectsDir());
-  if (!all.ok()) return Fail(all.status());
-  Result<std::vector<SessionRef>> chosen = SelectSessions(*all, {args.prefix});
+  Result<SessionRef> chosen = FindSessionByPrefix(config.ProjectsDir(), args.prefix);
   if (!chosen.ok()) return Fail(chosen.status());
-  const SessionRef& session = chosen->front();
+  const SessionRef& session = *chosen;
   Result<DestinationName> name = ResolveDestination(config, "");
   if (!name.ok()) return Fail(name.status());
   if (!name->backend) {

@@ -35,6 +35,14 @@ Result<std::vector<SessionRef>> FindSessions(const std::string& projects_dir) {
   return out;
 }
 
+Result<SessionRef> FindSessionByPrefix(const std::string& projects_dir, const std::string& prefix) {
+  Result<std::vector<SessionRef>> all = FindSessions(projects_dir);
+  if (!all.ok()) return all.status();
+  Result<std::vector<SessionRef>> chosen = SelectSessions(*all, {prefix});
+  if (!chosen.ok()) return chosen.status();
+  return chosen->front();
+}
+
 Result<std::vector<SessionRef>> SelectSessions(const std::vector<SessionRef>& all,
                                                const std::vector<std::string>& prefixes) {
   if (prefixes.empty()) return all;

@@ -24,7 +24,9 @@ struct SessionRef {
 };
 
 /// Sessions under `projects_dir` (TRANSCRIPTS.md "Layout on disk"), sorted by
-/// project then id. Files whose stem is not a valid session id are skipped.
+/// project then id. Files whose stem is not a valid session id are skipped,
+/// and so are symlinked project dirs and (with a warning) symlinked
+/// transcripts: nothing outside `projects_dir` is read.
 Result<std::vector<SessionRef>> FindSessions(const std::string& projects_dir);
 
 /// Keeps the sessions whose id starts with one of `prefixes` (all when empty).
@@ -32,6 +34,10 @@ Result<std::vector<SessionRef>> FindSessions(const std::string& projects_dir);
 /// sessions an ambiguous prefix matches.
 Result<std::vector<SessionRef>> SelectSessions(const std::vector<SessionRef>& all,
                                                const std::vector<std::string>& prefixes);
+
+/// The one session under `projects_dir` whose id starts with `prefix`
+/// (verify, link, status --session); errors as FindSessions and SelectSessions.
+Result<SessionRef> FindSessionByPrefix(const std::string& projects_dir, const std::string& prefix);
 
 struct FileScan {
   std::string file_name;

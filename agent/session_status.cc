@@ -226,13 +226,11 @@ int RunSessionStatus(const config::Config& config, const SessionStatusArgs& args
     spdlog::error("{}", st.ToString());
     return ExitCodeFor(st);
   };
-  Result<std::vector<SessionRef>> all = FindSessions(config.ProjectsDir());
-  if (!all.ok()) return fail(all.status());
-  Result<std::vector<SessionRef>> chosen = SelectSessions(*all, {args.prefix});
+  Result<SessionRef> chosen = FindSessionByPrefix(config.ProjectsDir(), args.prefix);
   if (!chosen.ok()) return fail(chosen.status());
   Result<DestinationName> name = ResolveDestination(config, args.to);
   if (!name.ok()) return fail(name.status());
-  const SessionStats stats = Collect(config, chosen->front(), *name);
+  const SessionStats stats = Collect(config, *chosen, *name);
   const int code = Complete(stats) ? kExitOk : kExitIncomplete;
   out << (args.json ? RenderJson(stats, code) : RenderText(stats));
   return code;

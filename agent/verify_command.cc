@@ -93,11 +93,9 @@ int RunVerify(const config::Config& config, const VerifyArgs& args, std::ostream
     spdlog::error("{}", st.ToString());
     return ExitCodeFor(st);
   };
-  Result<std::vector<SessionRef>> all = FindSessions(config.ProjectsDir());
-  if (!all.ok()) return fail(all.status());
-  Result<std::vector<SessionRef>> chosen = SelectSessions(*all, {args.prefix});
+  Result<SessionRef> chosen = FindSessionByPrefix(config.ProjectsDir(), args.prefix);
   if (!chosen.ok()) return fail(chosen.status());
-  const SessionRef& session = chosen->front();
+  const SessionRef& session = *chosen;
   Result<Destination> dest = OpenDestination(config, args.to);
   if (!dest.ok()) return fail(dest.status());
   Result<std::string> backend_id = dest->sink->FindSession(session.session_id);

@@ -128,16 +128,19 @@ void KeywordScan::Scan(std::string_view text, std::vector<Hit>* hits) const {
       ++i;
       continue;
     }
-    Hit hit;
-    if (LongestAt(p + i, n - i, &hit)) {
-      hit.pos = i;
-      hits->push_back(hit);
-      i += hit.size;
-    } else {
-      ++i;
-    }
+    i += Step(p, i, n, hits);
   }
   ScanShort(text, i, hits);
+}
+
+// The full check at `i`: records the longest keyword there and returns how
+// far the scan moves on (past the keyword, or one byte).
+size_t KeywordScan::Step(const unsigned char* p, size_t i, size_t n, std::vector<Hit>* hits) const {
+  Hit hit;
+  if (!LongestAt(p + i, n - i, &hit)) return 1;
+  hit.pos = i;
+  hits->push_back(hit);
+  return hit.size;
 }
 
 // Every position from `pos`, through the full check (the tail, and sets with
@@ -145,16 +148,7 @@ void KeywordScan::Scan(std::string_view text, std::vector<Hit>* hits) const {
 void KeywordScan::ScanShort(std::string_view text, size_t pos, std::vector<Hit>* hits) const {
   const auto* p = reinterpret_cast<const unsigned char*>(text.data());
   const size_t n = text.size();
-  for (size_t i = pos; i < n;) {
-    Hit hit;
-    if (LongestAt(p + i, n - i, &hit)) {
-      hit.pos = i;
-      hits->push_back(hit);
-      i += hit.size;
-    } else {
-      ++i;
-    }
-  }
+  for (size_t i = pos; i < n;) i += Step(p, i, n, hits);
 }
 
 }  // namespace tsync::redact

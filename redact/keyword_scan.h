@@ -46,6 +46,7 @@ class KeywordScan {
     uint32_t word;
   };
   bool LongestAt(const unsigned char* p, size_t left, Hit* hit) const;
+  size_t Step(const unsigned char* p, size_t i, size_t n, std::vector<Hit>* hits) const;
   void ScanShort(std::string_view text, size_t pos, std::vector<Hit>* hits) const;
 
   std::vector<std::string> words_;            // folded to lower case
