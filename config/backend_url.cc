@@ -128,7 +128,7 @@ Result<std::string> ValidateBackendUrl(std::string_view url, bool allow_insecure
         "\"allow_insecure_http\": true if this network is trusted (http:// to 127.0.0.1, localhost "
         "or [::1] is always allowed)");
   }
-  if (!path.empty() && path.back() == '/') path.remove_suffix(1);
+  while (!path.empty() && path.back() == '/') path.remove_suffix(1);  // "/p//" is "/p" too
   return scheme + "://" + std::string(authority) + std::string(path);
 }
 

@@ -37,6 +37,26 @@ bool EqualsIgnoringCase(std::string_view text, std::string_view lower) {
   return true;
 }
 
+// Whether `pos` is inside a marker, [REDACTED:<rule-id>]: rule ids name
+// keywords ("postgres-url-password"), and a hit there would wake rules again
+// next to text that was already redacted, so a second pass could differ from
+// the first. Walks back over the marker's characters only.
+bool InsideMarker(std::string_view text, size_t pos) {
+  constexpr std::string_view kOpen = "[REDACTED:";
+  size_t i = pos;
+  auto marker_char = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == ':';
+  };
+  while (i > 0 && pos - i <= 128 && marker_char(text[i])) --i;
+  if (text[i] != '[' || text.substr(i, kOpen.size()) != kOpen) return false;
+  size_t end = i + kOpen.size();
+  while (end < text.size() && ((text[end] >= 'a' && text[end] <= 'z') || (text[end] >= '0' && text[end] <= '9') ||
+                               text[end] == '-')) {
+    ++end;
+  }
+  return end < text.size() && text[end] == ']' && pos < end;
+}
+
 }  // namespace
 
 struct Redactor::RawSpan {
@@ -186,6 +206,7 @@ void Redactor::CollectHits(std::string_view text, std::vector<std::pair<size_t, 
   std::vector<KeywordScan::Hit> found;
   keyword_scan_->Scan(text, &found);
   for (const KeywordScan::Hit& h : found) {
+    if (InsideMarker(text, h.pos)) continue;
     const Keyword* kw = keywords_[h.word].get();
     hits->emplace_back(h.pos, kw);
     const size_t end = h.pos + kw->word.size();

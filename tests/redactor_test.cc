@@ -262,3 +262,21 @@ TEST_CASE("a keyword that starts inside another keyword still wakes its rules", 
   RedactResult line = r.RedactLine(R"({"cmd":"abcdef_key=Q1w2E3r4T5y6U7i8"})");
   CHECK(line.text() == R"({"cmd":"abcdef_key=[REDACTED:cdef-key]"})");
 }
+
+TEST_CASE("a rule id inside a marker wakes no rule, so redacting twice equals once", "[redactor]") {
+  // "[REDACTED:tok-password]" holds the keyword "passw": a second pass ran the
+  // password rule near it, its search window grew, and a match the first pass
+  // could not reach fired (found by fuzz/redactor_fuzz.cc).
+  // A YAML-style line: the value, then an optional comment to the line's end.
+  RuleSpec pw = Rule("pw", R"((?i)passw[a-z]*:[ \t]+([a-z0-9-]+)[ \t]*(?:#[^\n]*)?$)", {"passw"}, 1);
+  pw.max_match_bytes = 40;
+  auto made = Redactor::Create({pw, Rule("tok-password", R"(tok_[A-Z]{8})", {"tok_"})});
+  REQUIRE(made.ok());
+  const Redactor& r = **made;
+  // The line ends beyond the password rule's reach: only the token is found.
+  const std::string text = "passw: s3cr3t-hunter2 #" + std::string(60, 'x') + " tok_ABCDEFGH";
+  RedactResult once = r.RedactText(text);
+  REQUIRE(once.changed());
+  CHECK(once.text() == "passw: s3cr3t-hunter2 #" + std::string(60, 'x') + " [REDACTED:tok-password]");
+  CHECK_FALSE(r.RedactText(once.text()).changed());
+}
