@@ -18,6 +18,7 @@
 #include "agent/redaction_setup.h"
 #include "agent/scan_report.h"
 #include "agent/session_end.h"
+#include "agent/session_lock.h"
 #include "agent/sync_state.h"
 #include "base/json.h"
 #include "base/sha256.h"
@@ -274,6 +275,11 @@ int RunSave(const config::Config& config, const SaveArgs& args, std::ostream& ou
   std::atomic<size_t> next{0};
   auto worker = [&] {
     for (size_t i; (i = next.fetch_add(1)) < sessions->size();) {
+      // One process at a time per session (agent/session_lock.h): a
+      // watcher's pass in progress finishes first.
+      const std::string& id = (*sessions)[i].session_id;
+      Result<SessionSyncLock> lock = SessionSyncLock::Acquire(config.state_dir, id, std::chrono::milliseconds::max());
+      if (!lock.ok()) spdlog::warn("session {}: {}; syncing without the session lock", id, lock.status().ToString());
       SyncSession sync((*sessions)[i], *dest->sink, **redactor, dest->checkpoint_dir, options);
       reports[i] = sync.Run();
       progress.SessionDone();

@@ -15,6 +15,7 @@
 #include "agent/redaction_setup.h"
 #include "agent/save_command.h"
 #include "agent/session_end.h"
+#include "agent/session_lock.h"
 #include "agent/watcher_registry.h"
 #include "base/fs.h"
 
@@ -81,6 +82,16 @@ int RunSyncPending(const config::Config& config, bool background, std::ostream& 
       ++left;  // its backoff has not passed, or its watcher owns it
       continue;
     }
+    // Held through the sync and the events after it (agent/session_lock.h):
+    // a watcher that has not registered yet, or a user's save, may be
+    // syncing it. In the background, such a session is simply left for them.
+    Result<SessionSyncLock> lock = SessionSyncLock::Acquire(
+        state_dir, id, background ? std::chrono::milliseconds(0) : std::chrono::milliseconds::max());
+    if (!lock.ok() && lock.status().kind() == Status::Kind::kConflict) {
+      ++left;
+      continue;
+    }
+    if (!lock.ok()) spdlog::warn("session {}: {}; syncing without the session lock", id, lock.status().ToString());
     SyncOptions options;
     options.include_workflows = dest->workflow_files;
     SyncSession sync(e.session, *dest->sink, **redactor, dest->checkpoint_dir, options);

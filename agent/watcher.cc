@@ -29,6 +29,7 @@
 #include "agent/redaction_setup.h"
 #include "agent/save_command.h"
 #include "agent/session_end.h"
+#include "agent/session_lock.h"
 #include "agent/watcher_registry.h"
 #include "base/fs.h"
 
@@ -40,6 +41,9 @@ using std::chrono::milliseconds;
 
 constexpr milliseconds kClaudePollEvery{2000};
 constexpr milliseconds kNoInotifyScan{1000};
+// How long a pass waits for another process's sync of the session (a user's
+// `tsync save`) before it gives up until the next change or safety scan.
+constexpr milliseconds kSessionLockWait{1000};
 constexpr uint32_t kDirEvents = IN_MODIFY | IN_CLOSE_WRITE | IN_CREATE | IN_MOVED_TO | IN_DELETE | IN_MOVED_FROM;
 
 int64_t UnixNow() { return static_cast<int64_t>(std::time(nullptr)); }
@@ -98,6 +102,7 @@ class Watcher {
   bool end_requested_ = false;
   bool stop_requested_ = false;
   std::optional<Clock::time_point> flush_deadline_;
+  std::optional<SessionSyncLock> flush_lock_;  // held through the final flush
 };
 
 void Watcher::Record(WatcherState state) {
@@ -153,6 +158,21 @@ bool Watcher::Pass() {
       if (st.kind() == Status::Kind::kTransient) (void)AddPending(state_dir(), opt_.session);
       Record(entry_.state);
       return false;
+    }
+  }
+  // One process at a time syncs a session (agent/session_lock.h); the final
+  // flush already holds the lock, through its session end.
+  std::optional<SessionSyncLock> lock;
+  if (!flush_lock_) {
+    Result<SessionSyncLock> acquired = SessionSyncLock::Acquire(state_dir(), id(), kSessionLockWait);
+    if (acquired.ok()) {
+      lock = std::move(acquired).value();
+    } else if (acquired.status().kind() == Status::Kind::kConflict) {
+      entry_.last_error = acquired.status().message() + "; this watcher tries again";
+      Record(entry_.state);
+      return false;
+    } else {
+      spdlog::warn("session {}: {}; syncing without the session lock", id(), acquired.status().ToString());
     }
   }
   SessionReport r = sync_->Run();
@@ -219,7 +239,21 @@ int Watcher::FinalFlush(bool send_end) {
     (void)WriteWatcherEntry(state_dir(), timed_out);
     ::_exit(kExitIncomplete);
   });
-  const bool complete = Pass();
+  // The session lock is held through the last pass and the session end, so
+  // a `sync --pending` that a hook started beside this watcher neither syncs
+  // at the same time nor sends the end again.
+  bool complete = false;
+  const milliseconds left = std::chrono::duration_cast<milliseconds>(*flush_deadline_ - Clock::now());
+  Result<SessionSyncLock> lock = SessionSyncLock::Acquire(state_dir(), id(), std::max(milliseconds(0), left));
+  if (lock.ok()) {
+    flush_lock_ = std::move(lock).value();
+    complete = Pass();
+  } else if (lock.status().kind() != Status::Kind::kConflict) {
+    spdlog::warn("session {}: {}; syncing without the session lock", id(), lock.status().ToString());
+    complete = Pass();
+  } else {
+    entry_.last_error = lock.status().message();
+  }
   Status end = Status::Ok();
   if (complete && send_end && sync_) {
     // Sent only after every line is stored; the backend id is the one the
