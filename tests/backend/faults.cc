@@ -11,8 +11,15 @@
 
 namespace tsync::refserver {
 
-void FaultInjector::Delay() const {
-  if (rates_.delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(rates_.delay_ms));
+void FaultInjector::Delay() {
+  int ms = rates_.delay_ms;
+  if (rates_.spike_ms > 0 && Roll(rates_.spike, "latency_spike")) ms += rates_.spike_ms;
+  if (ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+}
+
+void FaultInjector::Count(const char* kind) {
+  std::lock_guard lock(mu_);
+  ++injected_[kind];
 }
 
 bool FaultInjector::Roll(double p, const char* kind) {

@@ -4,7 +4,8 @@
 // (PROTOCOL.md "What the reference backend must enforce"): a share of 503s
 // on writes and on reads, connections dropped after the chunk was committed
 // ("stored, reply lost"), connections reset before the body is read, slow
-// replies, and 429s from the per-user and per-IP limiters.
+// replies, rare latency spikes, and 429s from the per-user and per-IP
+// limiters.
 // Every random decision comes from one seeded generator so a failing run can
 // be replayed with the same --seed (given the same order of requests).
 // Thread-safety: FaultInjector and RateLimiter lock internally.
@@ -29,6 +30,8 @@ struct FaultRates {
   double drop_after_commit = 0;   // chunk committed, then no reply
   double reset = 0;               // connection closed before the body is read
   int delay_ms = 0;               // added to every write request
+  double spike = 0;               // share of write requests delayed a further spike_ms
+  int spike_ms = 0;               // a latency spike (rare, long; --spike-rate/--spike-ms)
 };
 
 class FaultInjector {
@@ -39,7 +42,12 @@ class FaultInjector {
   bool ShouldFailRead() { return Roll(rates_.read_fail, "read_503"); }
   bool ShouldDropAfterCommit() { return Roll(rates_.drop_after_commit, "drop_after_commit"); }
   bool ShouldReset() { return Roll(rates_.reset, "reset"); }
-  void Delay() const;
+  /// delay_ms, plus spike_ms for a `spike` share of calls (counted as
+  /// latency_spike).
+  void Delay();
+  /// Records a fault decided elsewhere (the rate limiters' 429s), so
+  /// /debug/faults shows it too.
+  void Count(const char* kind);
   /// {"injected":{"<kind>":N,...}}: what was injected so far, so tests can
   /// prove a fault really happened (served at /debug/faults).
   std::string ToJson();

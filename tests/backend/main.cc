@@ -3,6 +3,7 @@
 //   tsync-refserver --db FILE --keys FILE [--port N] [--lifecycle-events]
 //                   [--seed N] [--fail-rate P] [--read-fail-rate P]
 //                   [--drop-after-commit-rate P] [--reset-rate P] [--delay-ms N]
+//                   [--spike-rate P --spike-ms N]
 //                   [--rate R] [--burst B] [--ip-rate R] [--ip-burst B]
 //                   [--max-chunks-per-file N] [--tls-cert FILE --tls-key FILE]
 //
@@ -12,7 +13,9 @@
 // POST/PATCH under /api/v1, --read-fail-rate P to that share of GETs there
 // (capabilities excepted), --drop-after-commit-rate stores a chunk and loses
 // its reply, --reset-rate cuts write connections before the body is read,
-// --delay-ms slows every write. Counts of what was injected: GET /debug/faults.
+// --delay-ms slows every write, --spike-rate P delays that share of writes
+// by a further --spike-ms (latency spikes). Counts of what was injected
+// (429s from the limiters included): GET /debug/faults.
 // Limits (PROTOCOL.md): --rate/--burst per user on init, chunk and event;
 // --ip-rate/--ip-burst per client address on every request but /debug/*
 // (both off by default: Confab's are 2.78/s burst 2000 and 100/s burst 200);
@@ -75,6 +78,8 @@ bool ParseFlags(int argc, char** argv, Flags* f, std::string* err) {
       else if (name == "--drop-after-commit-rate") f->api.faults.drop_after_commit = std::stod(v);
       else if (name == "--reset-rate") f->api.faults.reset = std::stod(v);
       else if (name == "--delay-ms") f->api.faults.delay_ms = std::stoi(v);
+      else if (name == "--spike-rate") f->api.faults.spike = std::stod(v);
+      else if (name == "--spike-ms") f->api.faults.spike_ms = std::stoi(v);
       else if (name == "--rate") f->api.rate = std::stod(v);
       else if (name == "--burst") f->api.burst = std::stod(v);
       else if (name == "--ip-rate") f->api.ip_rate = std::stod(v);

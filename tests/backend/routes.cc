@@ -88,6 +88,7 @@ HandlerResponse Api::PreRoute(const Request& req, Response& res) {
   if (StartsWith(req.path, "/debug/")) return HandlerResponse::Unhandled;  // test introspection, never limited
   // Confab's global limiter runs before everything else, per client IP.
   if (!ip_limiter_.Allow(req.remote_addr)) {
+    faults_.Count("ip_429");
     CloseAfterReply(res);
     TextError(res, 429, "Too Many Requests");
     return HandlerResponse::Handled;
@@ -117,6 +118,7 @@ HandlerResponse Api::PreRoute(const Request& req, Response& res) {
     return HandlerResponse::Handled;
   }
   if (AcceptsZstd(req.path) && !limiter_.Allow("user:" + std::to_string(user->id))) {
+    faults_.Count("user_429");
     CloseAfterReply(res);
     TextError(res, 429, "Too Many Requests");
     return HandlerResponse::Handled;
