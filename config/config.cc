@@ -237,6 +237,19 @@ LoadedConfig Finish(const Draft& d) {
   return out;
 }
 
+// Some messages quote what the user wrote ("'…' has no scheme"); when that
+// is the API key (say TSYNC_BACKEND_URL and TSYNC_API_KEY swapped), the key
+// is replaced. Shorter keys are left alone: they would match ordinary words.
+Status WithoutApiKey(Status st, const std::string& key) {
+  std::string message = st.message();
+  if (key.size() < 8 || message.find(key) == std::string::npos) return st;
+  static constexpr std::string_view kShown = "[the API key]";
+  for (size_t pos = message.find(key); pos != std::string::npos; pos = message.find(key, pos + kShown.size())) {
+    message.replace(pos, key.size(), kShown);
+  }
+  return Status::Config(std::move(message));
+}
+
 // Layers `file` (what the config file at `path` sets, if it exists) under
 // the environment and flags, and validates the result.
 Result<LoadedConfig> Merge(const std::string& path, const std::optional<Layer>& file, std::vector<std::string> warnings,
@@ -249,7 +262,7 @@ Result<LoadedConfig> Merge(const std::string& path, const std::optional<Layer>& 
   draft.Apply(EnvLayer(env), Source::kEnv);
   draft.Apply(*flag_layer, Source::kFlag);
   Status st = Validate(&draft, Origins{path}, env);
-  if (!st.ok()) return st;
+  if (!st.ok()) return WithoutApiKey(std::move(st), draft.api_key.value);
 
   LoadedConfig out = Finish(draft);
   out.path = path;

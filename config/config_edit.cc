@@ -11,6 +11,7 @@
 
 #include "base/fs.h"
 #include "base/utf8.h"
+#include "config/config_file.h"
 #include "config/json_error_location.h"
 
 namespace tsync::config {
@@ -199,6 +200,11 @@ Environment FileOnlyEnvironment(const Environment& env) {
 
 Result<EditResult> EditConfigFile(const std::string& path, const std::vector<FieldChange>& changes,
                                   const Environment& env, const ConfigOverrides& flags) {
+  // An edit rewrites the file 0600, which would quietly adopt whatever someone
+  // else put in a file they could write; it is refused as a load is.
+  if (struct stat st; ::stat(path.c_str(), &st) == 0) {
+    if (Status mode = CheckConfigFileMode(path, st.st_mode, nullptr); !mode.ok()) return mode;
+  }
   Result<std::string> before_text = ReadForEdit(path, path);
   if (!before_text.ok()) return before_text.status();
   Result<Json> doc = ParseForEdit(*before_text, path);

@@ -4,7 +4,8 @@
 //
 // An edit:
 // 1) reads the file (a missing or blank file is `{}`), refusing text that is
-//    not a JSON object with an error naming the file, line and column;
+//    not a JSON object with an error naming the file, line and column, and
+//    a file other users may write (kConfig, as LoadConfig refuses it);
 // 2) changes only the named fields, keeping every other key — unknown ones
 //    included — with its value and in its place; nothing is filled in from
 //    defaults or the environment (unlike SaveConfig, config.h);

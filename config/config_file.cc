@@ -313,26 +313,27 @@ Result<Layer> ParseConfigText(std::string_view text, const std::string& path, st
   return FileParser(path, warnings).ParseRoot(root);
 }
 
-// Permission checks. The file holds the API key, so group/other access is a
-// leak worth a warning. A world-writable file is worse: anyone on the machine
-// could plant *their* key and have the victim's transcripts uploaded to the
-// attacker's account, so its api_key is not trusted at all.
-static void CheckPermissions(const std::string& path, mode_t mode, Layer* layer, std::vector<std::string>* warnings) {
-  if ((mode & 066) != 0) {
-    std::string msg = "config file " + path + " is readable or writable by other users (mode " + OctalMode(mode) +
+// Permission checks. The file holds the API key, so read access for other
+// users is a leak worth a warning. Write access for them is refused outright:
+// whoever can write the file chooses where the transcripts and the key go
+// (backend_url, ca_file, allow_insecure_http), whether secrets are redacted
+// (redaction.enabled) and whose account receives everything (api_key).
+// Ignoring only its api_key, as tsync once did, left the rest theirs.
+Status CheckConfigFileMode(const std::string& path, mode_t mode, std::vector<std::string>* warnings) {
+  if ((mode & 022) != 0) {
+    std::string msg = "config file " + path + " is writable by other users (mode " + OctalMode(mode) +
+                      "), so anyone on this machine could have chosen where tsync sends your transcripts and key, "
+                      "or turned redaction off; tsync will not use it. Check what it says, then run: chmod 600 " +
+                      path;
+    return Status::Config(std::move(msg));
+  }
+  if ((mode & 044) != 0 && warnings != nullptr) {
+    std::string msg = "config file " + path + " is readable by other users (mode " + OctalMode(mode) +
                       ") and may hold your API key; run: chmod 600 " + path;
     spdlog::warn("{}", msg);
     warnings->push_back(std::move(msg));
   }
-  if ((mode & 002) != 0 && layer->api_key) {
-    layer->api_key.reset();
-    std::string msg =
-        "ignoring api_key in config file " + path + ": the file is writable by every user (mode " + OctalMode(mode) +
-        "), so anyone on this machine could have put their own key there to receive your transcripts; run: chmod 600 " +
-        path + ", check the file, or set TSYNC_API_KEY";
-    spdlog::error("{}", msg);
-    warnings->push_back(std::move(msg));
-  }
+  return Status::Ok();
 }
 
 Result<std::optional<Layer>> ReadConfigFile(const std::string& path, std::vector<std::string>* warnings) {
@@ -342,6 +343,7 @@ Result<std::optional<Layer>> ReadConfigFile(const std::string& path, std::vector
     return Status::Config("cannot read config file " + path + ": " + std::strerror(errno));
   }
   if (!S_ISREG(st.st_mode)) return Status::Config("config file " + path + " is not a regular file");
+  if (Status mode = CheckConfigFileMode(path, st.st_mode, warnings); !mode.ok()) return mode;
   if (static_cast<uint64_t>(st.st_size) > kMaxConfigFileBytes) {
     return Status::Config("config file " + path + " is " + std::to_string(st.st_size) +
                           " bytes, over the 1 MiB limit; check that it is really a tsync config file");
@@ -353,7 +355,6 @@ Result<std::optional<Layer>> ReadConfigFile(const std::string& path, std::vector
   }
   Result<Layer> layer = ParseConfigText(*text, path, warnings);
   if (!layer.ok()) return layer.status();
-  CheckPermissions(path, st.st_mode, &*layer, warnings);
   return std::optional<Layer>(std::move(layer).value());
 }
 

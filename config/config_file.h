@@ -2,11 +2,14 @@
 //
 // LoadConfig (config.h) layers sources; this unit turns one file into one
 // Layer — the values the file sets, type-checked, with unknown fields and
-// loose permissions reported as warnings — and turns a Config back into
+// a file others may read reported as warnings, one they may write refused —
+// and turns a Config back into
 // file text. Semantic checks that depend on other layers (URL scheme versus
 // allow_insecure_http, `~/` expansion, absolute paths) happen after merging.
 // Thread-safety: pure functions apart from file I/O and logging.
 #pragma once
+
+#include <sys/types.h>
 
 #include <optional>
 #include <string>
@@ -35,9 +38,15 @@ struct Layer {
 /// Parses config JSON. Errors and `warnings` name `path`.
 Result<Layer> ParseConfigText(std::string_view text, const std::string& path, std::vector<std::string>* warnings);
 
+/// The config file's permissions, `mode` as stat() reports it: a kConfig
+/// error (the caller reports it) when group or others may write the file,
+/// which tsync then neither loads nor edits; a warning (logged, appended to
+/// `warnings` when not null) when they may read it.
+Status CheckConfigFileMode(const std::string& path, mode_t mode, std::vector<std::string>* warnings);
+
 /// Reads and parses the file at `path`; nullopt when it does not exist.
-/// Appends (and logs) permission warnings; drops the api_key of a
-/// world-writable file (see the comment in the .cc).
+/// Refuses a file others may write, warns about one they may read
+/// (CheckConfigFileMode).
 Result<std::optional<Layer>> ReadConfigFile(const std::string& path, std::vector<std::string>* warnings);
 
 /// The file text SaveConfig writes: indented JSON ending in a newline.

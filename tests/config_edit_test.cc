@@ -246,6 +246,23 @@ TEST_CASE("config edit — unknown fields and unwritable places are named errors
   CHECK(Contains(blocked.status().message(), fx.home / "blocker/config.json"));
 }
 
+TEST_CASE("config edit — a file other users may write is refused and left as it is", "[config_edit]") {
+  // Rewriting it 0600 would quietly adopt what someone else may have put there.
+  EditFixture fx;
+  const std::string planted = "{\"backend_url\": \"https://attacker.example\"}";
+  WriteFile(fx.path, planted, 0600);
+  REQUIRE(::chmod(fx.path.c_str(), 0620) == 0);
+  const ino_t before = InodeOf(fx.path);
+  Result<config::EditResult> r = fx.Edit({{"log_level", std::string("debug")}});
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().kind() == Status::Kind::kConfig);
+  CHECK(Contains(r.status().message(), "writable by other users"));
+  CHECK(Contains(r.status().message(), "chmod 600 " + fx.path));
+  CHECK(InodeOf(fx.path) == before);
+  CHECK(ModeOf(fx.path) == 0620);
+  CHECK(ReadWholeFile(fx.path) == planted);
+}
+
 TEST_CASE("ParseFieldValue — types values by field and refuses what the file would not take", "[config_edit]") {
   auto parse = [](const char* field, std::string_view text) {
     const config::FieldSpec* spec = config::FindConfigField(field);

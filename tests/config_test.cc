@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include <catch2/catch.hpp>
+#include <cstdio>
 #include <initializer_list>
 #include <map>
 #include <string>
@@ -298,36 +299,57 @@ TEST_CASE("SaveConfig round-trips with mode 0600 in a 0700 directory", "[config]
   }
 }
 
-TEST_CASE("loose permissions warn with a chmod hint", "[config]") {
+TEST_CASE("a config file other users may read warns with a chmod hint", "[config]") {
   Fixture f;
-  mode_t mode = GENERATE(mode_t{0644}, mode_t{0660}, mode_t{0604});
+  mode_t mode = GENERATE(mode_t{0644}, mode_t{0640}, mode_t{0604});
   f.Write(R"({"api_key":"cfb_key_from_file_1234"})", mode);
   Result<LoadedConfig> r = f.Load();
   REQUIRE(r.ok());
   REQUIRE(r->warnings.size() == 1);
   CHECK(r->warnings[0].find(f.path) != std::string::npos);
+  CHECK(r->warnings[0].find("readable by other users") != std::string::npos);
   CHECK(r->warnings[0].find("chmod 600 " + f.path) != std::string::npos);
-  CHECK(r->config.api_key == "cfb_key_from_file_1234");  // not world-writable: still used
+  CHECK_FALSE(AnyContains(r->warnings, "cfb_key_from_file"));
+  CHECK(r->config.api_key == "cfb_key_from_file_1234");  // nobody else could have written it: still used
   f.Write("{}", 0600);
   CHECK(f.Load()->warnings.empty());
 }
 
-TEST_CASE("a world-writable file's api_key is ignored — the env key still works", "[config]") {
+TEST_CASE("a config file other users may write is refused — even with the key in the environment", "[config]") {
+  // Whoever can write it picks the backend, the CA and redaction, not just
+  // the key: none of it is used (once only its api_key was ignored).
   Fixture f;
-  f.Write(R"({"api_key":"cfb_planted_key_12345","log_level":"debug"})", 0666);
-  Result<LoadedConfig> r = f.Load();
-  REQUIRE(r.ok());
-  CHECK(r->config.api_key.empty());
-  CHECK(r->config.log_level == LogLevel::kDebug);  // everything else loads
-  CHECK(AnyContains(r->warnings, "ignoring api_key in config file " + f.path));
-  CHECK(AnyContains(r->warnings, "chmod 600 " + f.path));
-  CHECK_FALSE(AnyContains(r->warnings, "cfb_planted"));
+  mode_t mode = GENERATE(mode_t{0666}, mode_t{0620}, mode_t{0602}, mode_t{0660}, mode_t{0622});
+  INFO("mode " << std::oct << mode);
+  f.Write(R"({"api_key":"cfb_planted_key_12345","backend_url":"https://attacker.example",
+              "redaction":{"enabled":false}})",
+          mode);
+  char octal[8];
+  std::snprintf(octal, sizeof octal, "%04o", static_cast<unsigned>(mode));
+  RequireConfigError(f.Load(),
+                     {f.path, "writable by other users", std::string("mode ") + octal, "chmod 600 " + f.path});
+  CHECK(f.Load().status().message().find("cfb_planted") == std::string::npos);
 
   f.vars["TSYNC_API_KEY"] = "cfb_env_key";
-  Result<LoadedConfig> e = f.Load();
-  REQUIRE(e.ok());
-  CHECK(e->config.api_key == "cfb_env_key");
-  CHECK(e->sources.api_key == Source::kEnv);
+  f.vars["TSYNC_BACKEND_URL"] = "https://sync.example.com";
+  RequireConfigError(f.Load(), {"writable by other users"});
+
+  f.Write("{}", 0600);  // after chmod 600 (here: a checked, rewritten file) it loads
+  REQUIRE(f.Load().ok());
+}
+
+TEST_CASE("a config error never quotes the API key — even one pasted into backend_url", "[config]") {
+  // TSYNC_BACKEND_URL and TSYNC_API_KEY swapped: "'…' has no scheme" would show it.
+  Fixture f;
+  f.vars["TSYNC_API_KEY"] = "cfb_swapped_key_0123456789";
+  f.vars["TSYNC_BACKEND_URL"] = "cfb_swapped_key_0123456789";
+  RequireConfigError(f.Load(), {"environment variable TSYNC_BACKEND_URL", "[the API key]", "has no scheme"});
+  CHECK(f.Load().status().message().find("cfb_swapped") == std::string::npos);
+  // From the file too, and only the key is replaced.
+  f.vars.erase("TSYNC_API_KEY");
+  f.vars.erase("TSYNC_BACKEND_URL");
+  f.Write(R"({"api_key": "cfb_file_key_0123456789", "backend_url": "cfb_file_key_0123456789/x"})");
+  RequireConfigError(f.Load(), {"config file " + f.path, "'[the API key]/x' has no scheme"});
 }
 
 TEST_CASE("a missing file means defaults — unknown fields only warn", "[config]") {
