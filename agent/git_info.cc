@@ -41,12 +41,14 @@ constexpr size_t kMaxRefBytes = 2048;  // branch and commit; no protocol limit, 
 // let it hold the caller past this.
 constexpr milliseconds kReapGrace{1000};
 
-// Variables that would point git at a repository other than DIR, or that we set ourselves.
-constexpr std::array<std::string_view, 11> kDroppedEnv = {
+// Variables that would point git at a repository other than DIR, or that we set ourselves,
+// and tsync's own API key: git needs none of it, and git runs programs a repository's config
+// names (filters, hooks, helpers), so the key would reach them.
+constexpr std::array<std::string_view, 12> kDroppedEnv = {
     "GIT_DIR",         "GIT_WORK_TREE",        "GIT_INDEX_FILE",
     "GIT_COMMON_DIR",  "GIT_OBJECT_DIRECTORY", "GIT_ALTERNATE_OBJECT_DIRECTORIES",
     "GIT_NAMESPACE",   "GIT_PREFIX",           "GIT_TERMINAL_PROMPT",
-    "GIT_OPTIONAL_LOCKS", "LC_ALL",
+    "GIT_OPTIONAL_LOCKS", "LC_ALL",            "TSYNC_API_KEY",
 };
 
 std::vector<std::string> GitEnvironment() {

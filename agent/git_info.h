@@ -14,10 +14,11 @@
 //     would use them.
 // The environment is inherited except: GIT_TERMINAL_PROMPT=0 (never ask),
 // GIT_OPTIONAL_LOCKS=0 (status must not write index.lock next to the user's
-// own git), LC_ALL=C (stable output), and the repository-location variables
-// (GIT_DIR, GIT_WORK_TREE, GIT_INDEX_FILE, …) removed so DIR alone decides the
-// repository. `-c core.fsmonitor=false` keeps a read-only probe from starting
-// an fsmonitor daemon.
+// own git), LC_ALL=C (stable output); the repository-location variables
+// (GIT_DIR, GIT_WORK_TREE, GIT_INDEX_FILE, …) are removed so DIR alone decides
+// the repository, and TSYNC_API_KEY so the key never reaches git or a program
+// a repository's config has it run. `-c core.fsmonitor=false` keeps a
+// read-only probe from starting an fsmonitor daemon.
 //
 // Credentials never leave this file: remote URLs are passed through
 // StripUrlCredentials when read. The engine still runs the redactor over the
