@@ -1,5 +1,7 @@
 #include "agent/session_scan.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <filesystem>
 
@@ -22,6 +24,13 @@ Result<std::vector<SessionRef>> FindSessions(const std::string& projects_dir) {
     for (const fs::directory_entry& file : fs::directory_iterator(project.path(), ec)) {
       const fs::path& p = file.path();
       if (p.extension() != ".jsonl" || !file.is_regular_file(ec)) continue;
+      // A symlinked transcript can lead to any file of the user's, outside
+      // the projects dir; like a symlinked project dir, it is not followed
+      // (hook payloads are held to the same rule: agent/hook_input.h).
+      if (file.is_symlink(ec)) {
+        spdlog::warn("skipping {}: a symbolic link, and tsync reads only files inside {}", p.string(), projects_dir);
+        continue;
+      }
       std::string stem = p.stem().string();
       // agent-*.jsonl beside a session is the old subagent layout, not a session.
       if (stem.starts_with("agent-") || !tracker::IsValidSessionId(stem)) continue;
