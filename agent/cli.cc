@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <string_view>
+#include <vector>
 
 #include "agent/config_command.h"
 #include "agent/exit_codes.h"
@@ -42,6 +44,36 @@ std::string AbsoluteFlagPath(const std::string& path) {
   std::error_code ec;
   std::filesystem::path abs = std::filesystem::absolute(path, ec);
   return ec ? path : abs.lexically_normal().string();
+}
+
+/// CLI11 repeats unexpected arguments as typed, and one may be an API key
+/// typed where tsync never takes one (`tsync login cfb_…`, `--api-key cfb_…`).
+/// This names the unexpected options (`message` is CLI11's, which lists them)
+/// and shows every value as <value>.
+std::string UnexpectedArguments(std::string_view message, int argc, char** argv) {
+  std::vector<std::string_view> listed;
+  for (size_t pos = 0; pos < message.size();) {
+    const size_t end = std::min(message.find_first_of(" \n", pos), message.size());
+    if (end > pos) listed.push_back(message.substr(pos, end - pos));
+    pos = end + 1;
+  }
+  std::string shown;
+  bool hid_value = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg(argv[i]);
+    if (std::find(listed.begin(), listed.end(), arg) == listed.end()) continue;
+    const size_t eq = arg.find('=');
+    const bool option = arg.starts_with("-");
+    shown += shown.empty() ? "" : " ";
+    shown += option ? std::string(arg.substr(0, eq)) + (eq == std::string_view::npos ? "" : "=<value>") : "<value>";
+    hid_value = hid_value || !option || eq != std::string_view::npos;
+  }
+  std::string out = "The following arguments were not expected: " + (shown.empty() ? "(not shown)" : shown) + "\n";
+  if (hid_value) {
+    out += "(values are not repeated: tsync never takes an API key as an argument; use `tsync login "
+           "--api-key-stdin` or TSYNC_API_KEY)\n";
+  }
+  return out;
 }
 
 int Fail(const Status& status) {
@@ -210,6 +242,9 @@ int RunCli(int argc, char** argv) {
 
   try {
     app.parse(argc, argv);
+  } catch (const CLI::ExtrasError& e) {
+    std::cerr << UnexpectedArguments(e.what(), argc, argv) << "Run with --help for more information.\n";
+    return kExitUsage;
   } catch (const CLI::ParseError& e) {
     int code = app.exit(e);
     return code == 0 ? kExitOk : kExitUsage;
