@@ -158,6 +158,12 @@ Result<std::unique_ptr<HttpTransport>> HttpTransport::Create(TransportOptions op
   while (!options.backend_url.empty() && options.backend_url.back() == '/') options.backend_url.pop_back();
   if (options.backend_url.empty()) return Status::Config("no backend URL configured");
   if (Status s = CheckBackendUrl(options.backend_url, options.allow_insecure_http); !s.ok()) return s;
+  // allow_insecure_http switches TLS off for the whole exchange: never silently.
+  if (StartsWithNoCase(options.backend_url, "http://") && !IsLoopbackHost(HostOf(options.backend_url))) {
+    spdlog::warn("sending to {} over plain http:// (allow_insecure_http is set): the API key and the transcripts "
+                 "cross the network unencrypted and unauthenticated; use https:// unless this network is trusted",
+                 HostOf(options.backend_url));
+  }
   // The key goes into a header line: a CR, LF or other control byte would let
   // it inject headers, a space would break the Bearer syntax.
   for (char c : options.api_key) {
