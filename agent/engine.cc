@@ -16,6 +16,7 @@
 
 #include "agent/git_info.h"
 #include "agent/pass_follow_up.h"
+#include "agent/resume_check.h"
 #include "agent/session_facts.h"
 #include "base/json.h"
 #include "base/sha256.h"
@@ -248,9 +249,29 @@ struct SyncSession::Impl {
         return false;
       }
       if (*from == ResumeFrom::kMissing) return false;  // gone: its synced lines stay on the server
+      if (*from == ResumeFrom::kRescan && !RescanAgrees(f)) continue;  // another file now: a new generation
       if (*from != ResumeFrom::kNewGeneration) return true;
     }
     return true;
+  }
+
+  /// A rescan (no checkpoint, or one behind the backend) cannot see that the
+  /// file was replaced meanwhile; the backend's last line must be the local
+  /// line of that number, else the file starts a new generation
+  /// (agent/resume_check.h).
+  bool RescanAgrees(TrackedFile& f) {
+    const uint64_t count = CountFor(f.file_name);
+    if (CheckResumePoint(s.sink_, tracker.backend_session_id(), f, count, s.redactor_, s.options_.chunk) !=
+        ResumePoint::kDiffers) {
+      return true;
+    }
+    Result<tracker::OpenedFile> opened = tracker::OpenTracked(f.path);
+    if (!opened.ok()) return true;
+    spdlog::warn("{}: the backend's line {} is not the local line {}: the file was replaced while tsync's "
+                 "checkpoint of it was missing or behind",
+                 f.file_name, count, count);
+    tracker::StartNewGeneration(&f, tracker::Change::kReplaced, *opened);
+    return false;
   }
 
   /// Re-init and resume file `index` after a failed, unanswered or

@@ -554,6 +554,21 @@ TEST_CASE("file events — a full disk while the checkpoint is written loses and
   INFO(second.out << second.err);
   CHECK(second.exit_code == 0);
   CHECK(second.out.find("1 new line(s) sent") != std::string::npos);
+  // Still full, the transcript rewritten in place with other, longer
+  // content: without a checkpoint only the backend's last line can tell
+  // (agent/resume_check.h) — the new content is a new generation, whole.
+  const std::vector<std::string> rewritten = Lines("rewritten", 0, 400);
+  WriteFile(session.transcript(), Text(rewritten));
+  ProcessResult replaced = tmpfs ? run_full() : fx.Run({"save", session.id()});
+  INFO(replaced.out << replaced.err);
+  CHECK(replaced.exit_code == 0);
+  CHECK(replaced.err.find("was replaced") != std::string::npos);
+  const std::string gen2 = session.id() + ".gen2.jsonl";
+  stored = ReadBack(server.url(), session.id());
+  REQUIRE(stored);
+  CHECK(stored->at(gen2) == rewritten);
+  CHECK(stored->at(session.id() + ".jsonl").back() == Line("late", 0));  // the old lines stay
+
   // Room again: the checkpoint is written, nothing is resent.
   if (!tmpfs) fs::remove(sessions);
   ProcessResult third = fx.Run({"save", session.id()});
@@ -562,10 +577,50 @@ TEST_CASE("file events — a full disk while the checkpoint is written loses and
   CHECK(fs::exists(sessions + "/" + session.id() + ".json"));
   stored = ReadBack(server.url(), session.id());
   REQUIRE(stored);
-  Proof again = Compare(*stored, session.Expected(), /*prefix=*/false);
+  Files expected = session.Expected();
+  expected[gen2] = expected.at(session.id() + ".jsonl");  // the transcript as it is now
+  expected[session.id() + ".jsonl"] = stored->at(session.id() + ".jsonl");
+  Proof again = Compare(*stored, expected, /*prefix=*/false);
   INFO(again.Text());
   CHECK(again.ok());
   CHECK(TotalViolations(server.port()) == 0);
+}
+
+TEST_CASE("file events — a file replaced while its checkpoint was lost is a new generation, not a continuation",
+          "[file-events]") {
+  EventsFixture f;
+  WriteFile(f.transcript, Text(Lines("a", 0, 5)));
+  REQUIRE(f.Save().exit_code == 0);
+  // The state directory is lost (or was never written: a full disk), and
+  // meanwhile the file is replaced by a longer one. The backend's count alone
+  // would resume it at line 6, sending b5..b7 after a0..a4 and never b0..b4.
+  fs::remove_all(f.fx.state);
+  WriteFile(f.transcript + ".new", Text(Lines("b", 0, 8)));
+  fs::rename(f.transcript + ".new", f.transcript);
+  ProcessResult r = f.Save();
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(r.err.find("the backend's line 5 is not the local line 5") != std::string::npos);
+  f.RequireStored({{f.name, Lines("a", 0, 5)}, {f.Gen(2), Lines("b", 0, 8)}});
+  CHECK(f.fx.Run({"verify", kId}).exit_code == 0);
+
+  // Lost again, and again replaced: generation 2 on the backend is not this
+  // file either, so it goes on as generation 3.
+  fs::remove_all(f.fx.state);
+  WriteFile(f.transcript + ".new", Text(Lines("c", 0, 9)));
+  fs::rename(f.transcript + ".new", f.transcript);
+  ProcessResult again = f.Save();
+  INFO(again.out << again.err);
+  CHECK(again.exit_code == 0);
+  f.RequireStored({{f.name, Lines("a", 0, 5)}, {f.Gen(2), Lines("b", 0, 8)}, {f.Gen(3), Lines("c", 0, 9)}});
+
+  // Lost once more, but the file only grew: the rescan agrees and nothing is resent.
+  fs::remove_all(f.fx.state);
+  AppendFile(f.transcript, Line("c", 9) + "\n");
+  ProcessResult grown = f.Save();
+  INFO(grown.out << grown.err);
+  CHECK(grown.exit_code == 0);
+  f.RequireStored({{f.name, Lines("a", 0, 5)}, {f.Gen(2), Lines("b", 0, 8)}, {f.Gen(3), Lines("c", 0, 10)}});
 }
 
 }  // namespace tsync::testing
