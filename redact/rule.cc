@@ -73,6 +73,10 @@ void CompiledRule::FindAll(std::string_view text, size_t begin, size_t end, std:
     size_t match_end = static_cast<size_t>(m[0].data() - text.data()) + m[0].size();
     const re2::StringPiece& secret = m[spec_.secret_group];
     if (secret.data() != nullptr && !secret.empty()) {
+      // Go on from the secret's end, not the match's: what a pattern matches
+      // after the secret (a YAML comment to the end of the line) may hold
+      // another one, which a second pass would otherwise find.
+      match_end = static_cast<size_t>(secret.data() - text.data()) + secret.size();
       std::string_view value(secret.data(), secret.size());
       bool skip = IsPlaceholder(value) || (spec_.min_entropy > 0 && ShannonEntropy(value) < spec_.min_entropy) ||
                   (spec_.shapeless && LooksLikeCode(value));

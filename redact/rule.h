@@ -66,9 +66,10 @@ class CompiledRule {
   const RuleSpec& spec() const { return spec_; }
   const RE2& regex() const { return *regex_; }
 
-  /// Appends the secret spans of every non-overlapping match in `text`,
-  /// skipping values that are placeholders, already-redacted markers, or
-  /// below the entropy floor.
+  /// Appends the secret spans of the matches in `text`, each search going on
+  /// from the previous secret's end (so secrets never overlap, while text a
+  /// match took after its secret is searched again), skipping values that are
+  /// placeholders, already-redacted markers, or below the entropy floor.
   void FindAll(std::string_view text, std::vector<Span>* out) const { FindAll(text, 0, text.size(), out); }
   /// The same, for matches inside text[begin, end): `\b` and `^` still see
   /// the bytes around the range, so a window never invents a boundary.

@@ -52,3 +52,19 @@ TEST_CASE("FindAll reports the secret group, skips placeholders, entropy failure
   CHECK(text.substr(spans[1].begin, spans[1].end - spans[1].begin) == "zQ3#kP9w");
   CHECK(Marker("x-y") == "[REDACTED:x-y]");
 }
+
+TEST_CASE("FindAll goes on after the secret, not the match, so text matched after a secret is searched too",
+          "[rule]") {
+  // The YAML-style rules match a trailing comment up to the line's end; a
+  // second assignment inside it was skipped, and a second redaction pass then
+  // found it (fuzz/redactor_fuzz.cc).
+  RuleSpec spec{"t-yaml", "test", "d", R"((?i)pw:[ \t]+([a-z0-9]+)[ \t]*(?:#[^\n]*)?$)", {"pw:"}, 1, 0, false};
+  auto rule = CompiledRule::Compile(spec);
+  REQUIRE(rule.ok());
+  std::vector<Span> spans;
+  std::string text = "pw: one1 # pw: two2";
+  (*rule)->FindAll(text, &spans);
+  REQUIRE(spans.size() == 2);
+  CHECK(text.substr(spans[0].begin, spans[0].end - spans[0].begin) == "one1");
+  CHECK(text.substr(spans[1].begin, spans[1].end - spans[1].begin) == "two2");
+}
