@@ -332,3 +332,40 @@ TEST_CASE("a budget too small for a placeholder is refused", "[chunk]") {
   REQUIRE_FALSE(r.ok());
   CHECK(r.status().kind() == tsync::Status::Kind::kInvalidInput);
 }
+
+TEST_CASE("a line over a reduced budget but within the line limit comes alone, never as a placeholder", "[chunk]") {
+  TempDir dir;
+  const std::string big = "{\"t\":\"" + std::string(300 * 1024, 'b') + "\"}";
+  WriteFile(dir / "s.jsonl", "{\"n\":1}\n" + big + "\n{\"n\":3}\n");
+  UniqueFd fd = OpenRead(dir / "s.jsonl");
+  ChunkOptions opt;
+  opt.budget = 64 * 1024;  // what the engine shrinks to after failures
+  opt.read_block = 16 * 1024;
+  opt.line_limit = kDefaultChunkBudget;
+  tsync::Result<Chunk> first = ReadChunk(fd.get(), 0, 1, opt);
+  REQUIRE(first.ok());
+  REQUIRE(first->lines.size() == 1);  // the big line does not join a chunk over the budget
+  tsync::Result<Chunk> second = ReadChunk(fd.get(), first->end_offset, 2, opt);
+  REQUIRE(second.ok());
+  REQUIRE(second->lines.size() == 1);  // it comes alone, whole
+  CHECK(second->lines[0] == big);
+  CHECK(second->stats.oversize_lines == 0);
+  CHECK(second->first_line == 2);
+  CHECK(second->end_offset == first->end_offset + big.size() + 1);
+  CHECK_FALSE(second->reached_eof);
+  tsync::Result<Chunk> third = ReadChunk(fd.get(), second->end_offset, 3, opt);
+  REQUIRE(third.ok());
+  REQUIRE(third->lines.size() == 1);
+  CHECK(third->lines[0] == "{\"n\":3}");
+  // Without the limit, the same budget makes it a placeholder (guarantee 5).
+  opt.line_limit = 0;
+  tsync::Result<Chunk> capped = ReadChunk(fd.get(), first->end_offset, 2, opt);
+  REQUIRE(capped.ok());
+  CHECK(capped->stats.oversize_lines == 1);
+  // And a line over the limit too is a placeholder whatever the budget.
+  opt.line_limit = 128 * 1024;
+  tsync::Result<Chunk> over = ReadChunk(fd.get(), first->end_offset, 2, opt);
+  REQUIRE(over.ok());
+  CHECK(over->stats.oversize_lines == 1);
+  CHECK(over->end_offset == second->end_offset);
+}

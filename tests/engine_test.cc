@@ -305,3 +305,45 @@ TEST_CASE("engine — later passes send only what was appended, without another 
 }
 
 }  // namespace tsync::agent
+
+namespace tsync::agent {
+
+/// Answers "temporarily unavailable" to the chunk calls listed in `fail_at`
+/// (by call number), else stores like the archive.
+class FlakySink : public uploader::ArchiveSink {
+ public:
+  using ArchiveSink::ArchiveSink;
+  std::set<int> fail_at;
+  int chunk_calls = 0;
+
+  Result<uploader::ChunkOutcome> AppendChunk(const uploader::ChunkRequest& req) override {
+    if (fail_at.count(++chunk_calls) > 0) return Status::Transient("503 Service Unavailable (test)");
+    return ArchiveSink::AppendChunk(req);
+  }
+};
+
+TEST_CASE("engine — after failures shrink the chunk budget, a line over it still goes whole, not as a placeholder",
+          "[engine]") {
+  TempDir dir;
+  const std::string project = dir / "projects/-p";
+  const std::string transcript = project + "/" + kSessionId + ".jsonl";
+  // 300 KiB: far under the server's cap, over the 64 KiB the budget shrinks to.
+  const std::string big = "{\"n\":1,\"t\":\"" + std::string(300 * 1024, 'b') + "\"}";
+  testing::WriteFile(transcript, "{\"n\":0}\n" + big + "\n{\"n\":2}\n");
+  auto redactor = ExpandingRedactor();
+  FlakySink sink(dir / "archive");
+  for (int i = 1; i <= 9; ++i) sink.fail_at.insert(i);  // 14 MiB halved down to the 64 KiB floor
+  SyncOptions options = QuietOptions();
+  options.max_transient_failures = 20;
+  SyncSession sync(SessionRef{kSessionId, project, transcript}, sink, *redactor, dir / "state", options);
+  SessionReport report = sync.Run();
+  INFO(report.status.ToString());
+  REQUIRE(report.complete());
+  CHECK(report.files[0].retries >= 9);
+  const std::vector<std::string> stored = Stored(sink, std::string(kSessionId) + ".jsonl");
+  REQUIRE(stored.size() == 3);
+  CHECK(stored[1] == big);
+  CHECK(stored[2] == "{\"n\":2}");
+}
+
+}  // namespace tsync::agent

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "base/fs.h"
@@ -38,11 +39,13 @@ namespace {
 
 constexpr size_t kArrayBrackets = 2;
 
+size_t LineLimit(const ChunkOptions& opt) { return std::max(opt.budget, opt.line_limit); }
+
 void WarnOversize(const ChunkOptions& opt, uint64_t line_no, uint64_t bytes) {
   spdlog::warn(
       "{}: line {} is {} bytes, more than one chunk may carry ({} bytes encoded); it is sent as a "
       "tsync_oversize_line placeholder with its size and sha256 so the rest of the file keeps syncing",
-      opt.log_name, line_no, bytes, opt.budget);
+      opt.log_name, line_no, bytes, LineLimit(opt));
 }
 
 // Reading state for one ReadChunk call. Accepted lines are views into `buf`,
@@ -50,7 +53,7 @@ void WarnOversize(const ChunkOptions& opt, uint64_t line_no, uint64_t bytes) {
 class Reader {
  public:
   Reader(int fd, uint64_t offset, uint64_t first_line, const ChunkOptions& opt)
-      : fd_(fd), opt_(opt), cap_(opt.budget + opt.read_block) {
+      : fd_(fd), opt_(opt), cap_(LineLimit(opt) + opt.read_block) {
     chunk_.first_line = first_line;
     chunk_.start_offset = chunk_.end_offset = offset;
     chunk_.encoded_size = kArrayBrackets;
@@ -123,7 +126,9 @@ Reader::Step Reader::TakeLine() {
   const ChunkStats stats_before = chunk_.stats;
   std::string_view line = Sanitise(content);
   size_t cost = EncodedLineCost(line, first);
-  if (chunk_.encoded_size + cost > opt_.budget) {
+  const bool over_budget = chunk_.encoded_size + cost > opt_.budget;
+  // Over the budget, a first line within the line limit still comes (alone).
+  if (over_budget && (!first || kArrayBrackets + cost > LineLimit(opt_))) {
     // Not taken: undo the repair so the next chunk counts it exactly once.
     if (chunk_.rewritten.size() > repaired_before) chunk_.rewritten.pop_back();
     chunk_.stats = stats_before;
@@ -138,7 +143,7 @@ Reader::Step Reader::TakeLine() {
   chunk_.encoded_size += cost;
   scan_ += raw.size() + 1;
   chunk_.end_offset = chunk_.start_offset + scan_;
-  return Step::kAccepted;
+  return over_budget ? Step::kFull : Step::kAccepted;
 }
 
 void Reader::AcceptPlaceholder(uint64_t bytes, const std::string& sha, size_t consumed_through) {
@@ -150,7 +155,7 @@ void Reader::AcceptPlaceholder(uint64_t bytes, const std::string& sha, size_t co
 }
 
 // The buffer is full and holds only the beginning of one line: the line is
-// longer than the budget, so it can only become a placeholder. Hash it as it
+// longer than the line limit, so it can only become a placeholder. Hash it as it
 // streams past, reusing the buffer (no line points into it yet). Returns
 // false when the line has no newline yet — it must wait like any other
 // unterminated line.

@@ -11,12 +11,14 @@
 //  4) The chunk's *encoded* size — the JSON array of escaped line strings as
 //     the uploader writes it — stays within the budget, so the request stays
 //     under the server's 16 MiB decoded cap.
-//  5) A line whose encoded form alone exceeds the budget is replaced, keeping
-//     its number, by a JSON placeholder
+//  5) A line whose encoded form alone exceeds the line limit (by default the
+//     budget) is replaced, keeping its number, by a JSON placeholder
 //     {"type":"tsync_oversize_line","bytes":N,"sha256":"<hex of the raw line>"}
-//     so one giant line never wedges the file.
-//  6) Memory is bounded by the budget plus one read block (plus the repaired
-//     copies of the rare lines that needed repair), whatever the file size.
+//     so one giant line never wedges the file. A line over the budget but
+//     within the limit is returned alone.
+//  6) Memory is bounded by the line limit plus one read block (plus the
+//     repaired copies of the rare lines that needed repair), whatever the
+//     file size.
 // Thread-safety: a Chunk is a value; ReadChunk is reentrant.
 #pragma once
 
@@ -37,8 +39,14 @@ inline constexpr size_t kDefaultChunkBudget = 14u << 20;  // 14 MiB of the serve
 inline constexpr size_t kMinChunkBudget = 256;
 
 struct ChunkOptions {
-  /// Upper bound on EncodedLinesSize() of a chunk.
+  /// Upper bound on EncodedLinesSize() of a chunk — except for a single line
+  /// within `line_limit`, which comes alone.
   size_t budget = kDefaultChunkBudget;
+  /// The encoded size (in a one-line array) over which a line becomes the
+  /// placeholder of guarantee 5; 0 (or less than the budget): the budget.
+  /// The engine reads smaller chunks after failures; a line the server would
+  /// take must still go whole, not as a placeholder (found by the fault soak).
+  size_t line_limit = 0;
   /// Bytes read per pread(); also the memory beyond the budget.
   size_t read_block = 1u << 20;
   /// Name used in log lines (the backend file_name), never the contents.

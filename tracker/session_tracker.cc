@@ -129,6 +129,7 @@ Result<PendingChunk> SessionTracker::Next(TrackedFile& file, size_t budget) {
   ChunkOptions options = options_;
   options.log_name = file.file_name;
   if (budget > 0) options.budget = std::min(budget, options_.budget);
+  options.line_limit = options_.budget;  // a smaller chunk, never a smaller line
   Result<Chunk> chunk = ReadChunk(opened->fd.get(), file.pos.offset, file.pos.lines + 1, options);
   if (!chunk.ok()) return chunk.status();
   pending.chunk = std::move(chunk).value();
