@@ -15,7 +15,9 @@ ResumePoint CheckResumePoint(uploader::Sink& sink, const std::string& session_id
   if (!opened.ok()) return ResumePoint::kUnknown;
   Result<uint64_t> offset = tracker::FindLineOffset(opened->fd.get(), count - 1);
   if (!offset.ok()) return ResumePoint::kUnknown;
-  Result<tracker::Chunk> local = tracker::ReadChunk(opened->fd.get(), *offset, count, options);
+  tracker::ChunkOptions one = options;
+  one.log_name = file.file_name;
+  Result<tracker::Chunk> local = tracker::ReadChunk(opened->fd.get(), *offset, count, one);
   if (!local.ok() || local->empty()) return ResumePoint::kUnknown;
   Result<std::vector<std::string>> stored = sink.ReadLines(session_id, file.file_name, count - 1);
   if (!stored.ok() || stored->empty()) {

@@ -268,6 +268,7 @@ SessionFacts FactsFromHead(const std::string& transcript_path, size_t max_bytes)
   tracker::ChunkOptions options;
   options.budget = max_bytes;
   options.read_block = 256 * 1024;
+  options.log_name = transcript_path;  // the reader names the file in its repair warnings
   Result<tracker::Chunk> head = tracker::ReadChunk(fd.get(), 0, 1, options);
   if (!head.ok()) return facts;
   for (std::string_view line : head->lines) facts.Observe(line);
@@ -281,6 +282,7 @@ WorkingDir WorkingDirFromHead(const std::string& transcript_path, size_t max_byt
   constexpr size_t kStep = 64 * 1024;
   tracker::ChunkOptions options;
   options.read_block = kStep;
+  options.log_name = transcript_path;
   uint64_t offset = 0, line = 1;
   while (offset < max_bytes) {
     options.budget = std::max(tracker::kMinChunkBudget, std::min<size_t>(kStep, max_bytes - offset));
