@@ -21,7 +21,12 @@ void QuietLogs() { spdlog::set_level(spdlog::level::off); }
 
 const std::string& ScratchDir(const char* target) {
   static const std::string* dir = [target] {
-    std::string base = ::access("/dev/shm", W_OK) == 0 ? "/dev/shm" : std::filesystem::temp_directory_path().string();
+    // $TMPDIR first: scripts/run-fuzz points it into its own work dir (on
+    // tmpfs when there is one), which it removes even after a crash.
+    const char* tmpdir = std::getenv("TMPDIR");
+    std::string base = tmpdir && *tmpdir                    ? std::string(tmpdir)
+                       : ::access("/dev/shm", W_OK) == 0 ? std::string("/dev/shm")
+                                                          : std::filesystem::temp_directory_path().string();
     std::string templ = base + "/tsync-fuzz-" + target + "-XXXXXX";
     if (::mkdtemp(templ.data()) == nullptr) {
       std::perror("mkdtemp");

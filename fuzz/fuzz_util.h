@@ -28,8 +28,9 @@ namespace tsync::fuzz {
 /// dominate the run time and bury libFuzzer's own output.
 void QuietLogs();
 
-/// A fresh directory for a target's files, on tmpfs (/dev/shm) when there is
-/// one so fsync() costs nothing; removed at normal exit.
+/// A fresh directory for a target's files: under $TMPDIR, else on tmpfs
+/// (/dev/shm) when there is one so fsync() costs nothing; removed at normal
+/// exit.
 const std::string& ScratchDir(const char* target);
 
 /// Parses `text` with simdjson into `parser`; false when it is not valid JSON
