@@ -16,6 +16,7 @@
 // at which each kill lands — is what must be the same on every run.
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -132,17 +133,22 @@ TEST_CASE("crash matrix — save and the watcher SIGKILLed at random points lose
   };
 
   // A point counts when its kill interrupted a running process; a kill that
-  // came after the process had finished is tried again (bounded).
+  // came after the process had finished is tried again (bounded). How long a
+  // save runs depends on the machine, so the window its kill delay is drawn
+  // from (a seeded fraction of it) shrinks after a kill that came too late
+  // and grows after one that interrupted — most kills then land inside it.
+  double save_window_ms = 300;
   int point = 0;
   for (; stats.interrupted < points && point < 4 * points; ++point) {
     allowed.store(replay.total() * static_cast<uint64_t>(stats.interrupted + 1) / static_cast<uint64_t>(points));
     const auto victim = static_cast<Victim>(std::uniform_int_distribution<int>(0, 2)(rng));
     // A quarter of the kills land in the first 60 ms (startup, init, the
-    // first chunk); the rest anywhere in a save (which takes a few hundred
-    // ms) or in a watcher's passes and the waits between them.
-    const int delay_ms = std::uniform_int_distribution<int>(0, 3)(rng) == 0
-                             ? std::uniform_int_distribution<int>(0, 60)(rng)
-                             : std::uniform_int_distribution<int>(0, victim == Victim::kWatcher ? 900 : 300)(rng);
+    // first chunk); the rest anywhere in a save or in a watcher's passes and
+    // the waits between them.
+    const double u = std::uniform_real_distribution<double>(0, 1)(rng);
+    const int delay_ms = std::uniform_int_distribution<int>(0, 3)(rng) == 0 ? static_cast<int>(u * 60)
+                         : victim == Victim::kWatcher                      ? static_cast<int>(u * 900)
+                                                                           : static_cast<int>(u * save_window_ms);
     ++stats.by_victim[static_cast<int>(victim)];
     bool interrupted = false;
     switch (victim) {
@@ -168,6 +174,9 @@ TEST_CASE("crash matrix — save and the watcher SIGKILLed at random points lose
       }
     }
     (interrupted ? stats.interrupted : stats.finished_before) += 1;
+    if (victim != Victim::kWatcher) {
+      save_window_ms = std::clamp(save_window_ms * (interrupted ? 1.05 : 0.85), 60.0, 2000.0);
+    }
 
     // Read back at once: whatever the kill left must be a clean prefix.
     std::optional<std::map<std::string, std::vector<std::string>>> stored = ReadBack(server.url(), id);
