@@ -35,22 +35,21 @@ std::optional<std::string> ReadProcFile(const std::string& path, size_t cap) {
 struct StatFields {
   char state = '?';
   pid_t ppid = 0;
+  bool exiting = false;  // PF_EXITING: past exit(), its memory gone, not yet a zombie
   uint64_t start_time = 0;
   std::string comm;
 };
 
 /// /proc/<pid>/stat: "pid (comm) state ppid …" — comm may hold spaces and
 /// parentheses, so fields are counted from the last ')'.
-std::optional<StatFields> ReadStat(pid_t pid) {
-  std::optional<std::string> text = ReadProcFile("/proc/" + std::to_string(pid) + "/stat", 4096);
-  if (!text) return std::nullopt;
-  const size_t open = text->find('('), close = text->rfind(')');
+std::optional<StatFields> ParseStat(std::string_view stat) {
+  const size_t open = stat.find('('), close = stat.rfind(')');
   if (open == std::string::npos || close == std::string::npos || close < open) return std::nullopt;
   StatFields f;
-  f.comm = text->substr(open + 1, close - open - 1);
+  f.comm = std::string(stat.substr(open + 1, close - open - 1));
   // Fields after comm, numbered from 3 (state).
   std::vector<std::string_view> fields;
-  std::string_view rest = std::string_view(*text).substr(close + 1);
+  std::string_view rest = stat.substr(close + 1);
   while (!rest.empty()) {
     const size_t start = rest.find_first_not_of(' ');
     if (start == std::string_view::npos) break;
@@ -63,8 +62,16 @@ std::optional<StatFields> ReadStat(pid_t pid) {
   if (fields.size() < 20) return std::nullopt;  // start time is field 22: index 19 here
   f.state = fields[0].empty() ? '?' : fields[0][0];
   f.ppid = static_cast<pid_t>(std::strtol(std::string(fields[1]).c_str(), nullptr, 10));
+  constexpr unsigned long kPfExiting = 0x4;  // include/linux/sched.h
+  f.exiting = (std::strtoul(std::string(fields[6]).c_str(), nullptr, 10) & kPfExiting) != 0;  // field 9
   f.start_time = std::strtoull(std::string(fields[19]).c_str(), nullptr, 10);
   return f;
+}
+
+std::optional<StatFields> ReadStat(pid_t pid) {
+  std::optional<std::string> text = ReadProcFile("/proc/" + std::to_string(pid) + "/stat", 4096);
+  if (!text) return std::nullopt;
+  return ParseStat(*text);
 }
 
 std::string BaseName(std::string_view path) {
@@ -126,11 +133,17 @@ bool Kept(std::string_view name) {
 
 }  // namespace
 
+std::optional<uint64_t> LiveStartTime(std::string_view stat) {
+  std::optional<StatFields> f = ParseStat(stat);
+  if (!f || f->state == 'Z' || f->state == 'X' || f->exiting) return std::nullopt;
+  return f->start_time;
+}
+
 std::optional<uint64_t> ProcessStartTime(pid_t pid) {
   if (pid <= 0) return std::nullopt;
-  std::optional<StatFields> f = ReadStat(pid);
-  if (!f || f->state == 'Z' || f->state == 'X') return std::nullopt;
-  return f->start_time;
+  std::optional<std::string> text = ReadProcFile("/proc/" + std::to_string(pid) + "/stat", 4096);
+  if (!text) return std::nullopt;
+  return LiveStartTime(*text);
 }
 
 bool ProcessAlive(const ProcessId& id) {

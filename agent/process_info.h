@@ -26,11 +26,17 @@ struct ProcessId {
   bool operator==(const ProcessId&) const = default;
 };
 
-/// The start time of `pid`, or nullopt when there is no such process.
+/// The start time of `pid`, or nullopt when there is no such process — or
+/// only its remains: a zombie, or one already exiting (PF_EXITING: its argv
+/// and memory are gone while the kernel closes its files, which a loaded
+/// machine can stretch to a noticeable time).
 std::optional<uint64_t> ProcessStartTime(pid_t pid);
 
-/// True while the very process `id` names runs (not a zombie, not a newer
-/// process with the same pid).
+/// The same, read from the text of a /proc/<pid>/stat file.
+std::optional<uint64_t> LiveStartTime(std::string_view stat);
+
+/// True while the very process `id` names runs (not exiting, not a zombie,
+/// not a newer process with the same pid).
 bool ProcessAlive(const ProcessId& id);
 
 /// This process.

@@ -217,6 +217,25 @@ TEST_CASE("watcher registry — a dead pid or a reused pid is not a live watcher
   CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 0));
 }
 
+TEST_CASE("process identity — a process past exit() whose files are still closing is not alive", "[live]") {
+  // /proc/<pid>/stat as the kernel writes it: comm with a space and a ')',
+  // state, ppid, …, flags (field 9), …, start time (field 22).
+  auto stat = [](char state, unsigned long flags) {
+    return "4242 (tsync wa)tch) " + std::string(1, state) + " 1 4242 4242 0 -1 " + std::to_string(flags) +
+           " 100 0 0 0 5 3 0 0 20 0 1 0 987654 123456789 300\n";
+  };
+  CHECK(agent::LiveStartTime(stat('S', 0x400140)) == 987654u);
+  CHECK(agent::LiveStartTime(stat('R', 0x400000)) == 987654u);
+  CHECK_FALSE(agent::LiveStartTime(stat('S', 0x400144)));  // PF_EXITING: argv gone, fds closing
+  CHECK_FALSE(agent::LiveStartTime(stat('Z', 0x400000)));
+  CHECK_FALSE(agent::LiveStartTime(stat('X', 0x400000)));
+  CHECK_FALSE(agent::LiveStartTime("4242 (tsync) S 1 4242"));  // truncated
+  CHECK_FALSE(agent::LiveStartTime(""));
+  // And this very process, read from /proc.
+  CHECK(agent::ProcessStartTime(::getpid()) == agent::SelfProcess().start_time);
+  CHECK(agent::ProcessAlive(agent::SelfProcess()));
+}
+
 TEST_CASE("pending queue — add keeps the backoff, defer doubles it up to an hour, remove forgets", "[live]") {
   TempDir state;
   agent::SessionRef s{"sess-1", "/p", "/p/sess-1.jsonl"};
