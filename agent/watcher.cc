@@ -32,6 +32,7 @@
 #include "agent/session_lock.h"
 #include "agent/watcher_registry.h"
 #include "base/fs.h"
+#include "base/memory.h"
 
 namespace tsync::agent {
 namespace {
@@ -44,6 +45,10 @@ constexpr milliseconds kNoInotifyScan{1000};
 // How long a pass waits for another process's sync of the session (a user's
 // `tsync save`) before it gives up until the next change or safety scan.
 constexpr milliseconds kSessionLockWait{1000};
+// How long a new watcher waits for the lock of one that is no longer live
+// (killed or exiting: the kernel releases its lock only once it has closed
+// its files, which a loaded machine can stretch).
+constexpr milliseconds kLockHandover{5000};
 constexpr uint32_t kDirEvents = IN_MODIFY | IN_CLOSE_WRITE | IN_CREATE | IN_MOVED_TO | IN_DELETE | IN_MOVED_FROM;
 
 int64_t UnixNow() { return static_cast<int64_t>(std::time(nullptr)); }
@@ -69,6 +74,9 @@ class Watcher {
   const std::string& id() const { return opt_.session.session_id; }
   const std::string& state_dir() const { return config_.state_dir; }
 
+  /// The session's watcher lock; kConflict while a live watcher holds it.
+  /// One that is not live (killed or exiting) gets `kLockHandover` to let go.
+  Result<WatcherLock> AcquireLock();
   Status Open();
   bool Pass();
   void MirrorEvents();
@@ -382,6 +390,19 @@ void Watcher::WatchClaude() {
 
 bool Watcher::ClaudeGone() { return opt_.claude.pid > 0 && !ProcessAlive(opt_.claude); }
 
+Result<WatcherLock> Watcher::AcquireLock() {
+  const Clock::time_point give_up = Clock::now() + kLockHandover;
+  for (;;) {
+    Result<WatcherLock> lock = WatcherLock::TryAcquire(state_dir(), id());
+    if (lock.ok() || lock.status().kind() != Status::Kind::kConflict) return lock;
+    // Held. By a live watcher (its registry entry names a running process):
+    // that one owns the session. Otherwise by one on its way out.
+    std::optional<WatcherEntry> holder = ReadWatcherEntry(state_dir(), id());
+    if ((holder && WatcherLive(*holder)) || Clock::now() >= give_up) return lock;
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+}
+
 int Watcher::Run() {
   // Signals are blocked before the registry entry makes this watcher visible:
   // a hook's SIGUSR1 must never meet the default action (termination).
@@ -391,7 +412,7 @@ int Watcher::Run() {
   ::sigprocmask(SIG_BLOCK, &mask, nullptr);
   signal_fd_ = ::signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 
-  Result<WatcherLock> lock = WatcherLock::TryAcquire(state_dir(), id());
+  Result<WatcherLock> lock = AcquireLock();
   if (!lock.ok()) {
     if (lock.status().kind() == Status::Kind::kConflict) {
       spdlog::info("session {}: a watcher already runs; this one leaves", id());
@@ -433,9 +454,11 @@ int Watcher::Run() {
                     next_claude_check = Clock::now() + kClaudePollEvery;
   bool dirty = false;  // a relevant change not synced yet, since first_dirty
   Clock::time_point first_dirty, last_dirty;
+  bool memory_released = false;  // in this quiet spell
   for (;;) {
     const Clock::time_point now = Clock::now();
     Clock::time_point wake = std::min(next_scan, last_activity + opt_.idle_timeout);
+    if (!memory_released) wake = std::min(wake, last_activity + opt_.release_memory_after);
     if (dirty) wake = std::min({wake, last_dirty + opt_.settle, first_dirty + opt_.max_delay});
     if (opt_.claude.pid > 0 && pidfd_ < 0) wake = std::min(wake, next_claude_check);
     pollfd fds[3] = {{signal_fd_, POLLIN, 0}, {inotify_, POLLIN, 0}, {pidfd_, POLLIN, 0}};
@@ -472,11 +495,20 @@ int Watcher::Run() {
     }
     const bool due = dirty && (after >= last_dirty + opt_.settle || after >= first_dirty + opt_.max_delay);
     if (due || after >= next_scan) {
-      if (due) last_activity = after;
+      if (due) {
+        last_activity = after;
+        memory_released = false;
+      }
       dirty = false;
       if (after >= next_scan && project_wd_ < 0) SetUpInotify();  // the project dir may exist now
       Pass();
       next_scan = Clock::now() + scan_every;
+    }
+    if (!memory_released && !dirty && Clock::now() >= last_activity + opt_.release_memory_after) {
+      memory_released = true;
+      const MemoryRelease r = ReleaseIdleMemory();
+      spdlog::debug("session {}: quiet for {} ms; resident memory {} -> {} KiB", id(),
+                    opt_.release_memory_after.count(), r.rss_before / 1024, r.rss_after / 1024);
     }
   }
 }

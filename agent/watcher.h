@@ -24,6 +24,9 @@
 //    session_end with the hook's payload (agent/session_end.h);
 //  - SIGTERM, SIGINT, SIGHUP; the Claude Code process it belongs to exits
 //    (pidfd, or a start-time check every 2 s); `idle_timeout` without a write.
+// Between sessions' writes it mostly waits: `release_memory_after` into a
+// quiet spell it returns its free heap pages and its libraries' start-up
+// pages to the system, so an idle watcher holds a few MiB.
 // The final flush is bounded by `final_flush_bound`: a watchdog ends the
 // process when it is over, and sleeps inside it stop at the bound. A session
 // not completely sent (backend down, bound hit) stays in the pending queue
@@ -49,6 +52,9 @@ struct WatchOptions {
   std::chrono::milliseconds safety_scan{5000};
   std::chrono::seconds idle_timeout{3600};
   std::chrono::seconds final_flush_bound{30};
+  // Quiet this long after its last write, the watcher hands memory back
+  // (base/memory.h ReleaseIdleMemory) — once per quiet spell.
+  std::chrono::milliseconds release_memory_after{5000};
 };
 
 /// Exit code: 0 when everything was sent (or another watcher owns the

@@ -342,6 +342,52 @@ TEST_CASE("live — with the backend down the session stays pending and sync --p
   CHECK(fx.EndPayloads().size() == 1);
 }
 
+TEST_CASE("live — a new watcher waits for the lock of one on its way out, and leaves a live one alone", "[live]") {
+  LiveFixture fx;
+  WriteFile(fx.transcript, Line(0));
+  const std::vector<std::string> watch = {TSYNC_BINARY, "watch", "--session", fx.id, "--transcript", fx.transcript};
+  agent::WatcherEntry holder;
+  holder.session_id = fx.id;
+  holder.transcript_path = fx.transcript;
+  holder.state = agent::WatcherState::kRunning;
+
+  SECTION("held, but its registered watcher is gone: a killed one whose files the kernel is still closing") {
+    pid_t child = ::fork();
+    if (child == 0) ::_exit(0);
+    ::waitpid(child, nullptr, 0);
+    holder.process = agent::ProcessId{child, 12345};
+    REQUIRE(agent::WriteWatcherEntry(fx.state, holder).ok());
+    std::optional<Result<agent::WatcherLock>> lock = agent::WatcherLock::TryAcquire(fx.state, fx.id);
+    REQUIRE(lock->ok());
+    const pid_t w = SpawnProcess(watch, fx.Env());
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    CHECK(::waitpid(w, nullptr, WNOHANG) == 0);  // it waits for the lock instead of leaving
+    lock.reset();                                // the old one is gone now
+    REQUIRE(WaitFor([&] { return fx.WatcherRunning() && fx.TranscriptLinesOnServer() == 1; }));
+    CHECK(fx.Watcher()->process.pid == w);
+    ::kill(w, SIGTERM);
+    int status = 0;
+    REQUIRE(WaitFor([&] { return ::waitpid(w, &status, WNOHANG) == w; }));
+    CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+  }
+  SECTION("held by a live watcher: the new one leaves at once and sends nothing") {
+    holder.process = agent::SelfProcess();  // this test plays the running watcher
+    REQUIRE(agent::WriteWatcherEntry(fx.state, holder).ok());
+    Result<agent::WatcherLock> lock = agent::WatcherLock::TryAcquire(fx.state, fx.id);
+    REQUIRE(lock.ok());
+    const pid_t w = SpawnProcess(watch, fx.Env());
+    int status = 0;
+    // Well before the 5 s a watcher on its way out gets.
+    REQUIRE(WaitFor([&] { return ::waitpid(w, &status, WNOHANG) == w; }, std::chrono::seconds(4)));
+    CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+    CHECK(fx.TranscriptLinesOnServer() == 0);
+    CHECK(fx.Watcher()->process == agent::SelfProcess());
+    holder.state = agent::WatcherState::kDone;  // so the fixture finds no live watcher to kill: this process
+    holder.process.start_time += 1;
+    REQUIRE(agent::WriteWatcherEntry(fx.state, holder).ok());
+  }
+}
+
 TEST_CASE("live — the watcher flushes and exits when its Claude Code process exits", "[live]") {
   LiveFixture fx;
   WriteFile(fx.transcript, Line(0));
