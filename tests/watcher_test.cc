@@ -388,6 +388,29 @@ TEST_CASE("live — a new watcher waits for the lock of one on its way out, and 
   }
 }
 
+TEST_CASE("live — a hook never loads libcurl, a command that talks to the backend loads it", "[live]") {
+  // The dynamic loader's own report (LD_DEBUG=files on stderr) of every
+  // library a process maps: libcurl and the ~27 libraries it needs cost each
+  // hook ~5 ms, and a hook sends nothing.
+  LiveFixture fx;
+  WriteFile(fx.transcript, Line(0));
+  std::vector<std::string> env = fx.Env();
+  env.push_back("LD_DEBUG=files");
+  ProcessResult hook = RunProcess({TSYNC_BINARY, "hook", "user-prompt-submit"}, env, fx.Payload("UserPromptSubmit"));
+  INFO("hook stderr: " << hook.err);
+  CHECK(hook.exit_code == 0);
+  CHECK(hook.out.empty());
+  CHECK(hook.err.find("file=libc.so.6") != std::string::npos);  // the report is there
+  CHECK(hook.err.find("libcurl") == std::string::npos);
+  // The watcher it started loads it, and syncs.
+  REQUIRE(WaitFor([&] { return fx.WatcherRunning() && fx.TranscriptLinesOnServer() == 1; }));
+
+  ProcessResult status = RunProcess({TSYNC_BINARY, "status"}, env);
+  INFO("status: " << status.out << status.err);
+  CHECK(status.out.find("reachable") != std::string::npos);
+  CHECK(status.err.find("file=libcurl.so.4 [0];  dynamically loaded by") != std::string::npos);
+}
+
 TEST_CASE("live — the watcher flushes and exits when its Claude Code process exits", "[live]") {
   LiveFixture fx;
   WriteFile(fx.transcript, Line(0));

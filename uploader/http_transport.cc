@@ -1,6 +1,5 @@
 #include "uploader/http_transport.h"
 
-#include <curl/curl.h>
 #include <spdlog/spdlog.h>
 #include <sys/utsname.h>
 #include <zstd.h>
@@ -9,6 +8,8 @@
 #include <cctype>
 #include <memory>
 #include <mutex>
+
+#include "uploader/curl_library.h"
 
 namespace tsync::uploader {
 namespace {
@@ -53,10 +54,9 @@ bool IsLoopbackHost(const std::string& host) {
   return dots == 3;
 }
 
-void GlobalInit() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
+/// The loaded library. Only for code that runs after HttpTransport::Create
+/// succeeded, which loaded it.
+const CurlLibrary& Curl() { return **LoadCurl(); }
 
 struct Capture {
   std::string* body;
@@ -93,8 +93,8 @@ size_t WriteHeader(char* data, size_t size, size_t count, void* user) {
 
 struct HeaderList {
   curl_slist* list = nullptr;
-  ~HeaderList() { curl_slist_free_all(list); }
-  void Add(const std::string& header) { list = curl_slist_append(list, header.c_str()); }
+  ~HeaderList() { Curl().slist_free_all(list); }
+  void Add(const std::string& header) { list = Curl().slist_append(list, header.c_str()); }
 };
 
 bool IsTlsFailure(CURLcode code) {
@@ -173,8 +173,9 @@ Result<std::unique_ptr<HttpTransport>> HttpTransport::Create(TransportOptions op
     }
   }
   if (options.user_agent.empty()) options.user_agent = DefaultUserAgent("0.0.0");
-  GlobalInit();
-  CURL* curl = curl_easy_init();
+  Result<const CurlLibrary*> lib = LoadCurl();
+  if (!lib.ok()) return lib.status();
+  CURL* curl = (*lib)->easy_init();
   if (curl == nullptr) return Status::Internal("curl_easy_init failed");
   return std::unique_ptr<HttpTransport>(new HttpTransport(std::move(options), curl));
 }
@@ -182,15 +183,15 @@ Result<std::unique_ptr<HttpTransport>> HttpTransport::Create(TransportOptions op
 HttpTransport::HttpTransport(TransportOptions options, void* curl) : options_(std::move(options)), curl_(curl) {}
 
 HttpTransport::~HttpTransport() {
-  curl_easy_cleanup(static_cast<CURL*>(curl_));
+  Curl().easy_cleanup(static_cast<CURL*>(curl_));
   ZSTD_freeCCtx(static_cast<ZSTD_CCtx*>(zstd_));
 }
 
 std::string HttpTransport::Escape(std::string_view text) {
-  char* escaped = curl_easy_escape(static_cast<CURL*>(curl_), text.data(), static_cast<int>(text.size()));
+  char* escaped = Curl().easy_escape(static_cast<CURL*>(curl_), text.data(), static_cast<int>(text.size()));
   if (escaped == nullptr) return std::string();
   std::string out(escaped);
-  curl_free(escaped);
+  Curl().free(escaped);
   return out;
 }
 
@@ -198,9 +199,10 @@ Result<HttpResponse> HttpTransport::Send(HttpRequest& request) {
   // Defence in depth: the URL policy is checked on every request, before
   // libcurl can open a connection.
   if (Status s = CheckBackendUrl(options_.backend_url, options_.allow_insecure_http); !s.ok()) return s;
+  const CurlLibrary& lib = Curl();
   CURL* curl = static_cast<CURL*>(curl_);
   // Reset clears the options but keeps the connection cache (keep-alive).
-  curl_easy_reset(curl);
+  lib.easy_reset(curl);
 
   HttpResponse response;
   // The bytes on the wire: the caller's body itself, or its zstd frame in
@@ -237,39 +239,39 @@ Result<HttpResponse> HttpTransport::Send(HttpRequest& request) {
   char error[CURL_ERROR_SIZE] = {0};
   std::string body;
   Capture capture{&body, &response};
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error);
-  curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
-  curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
-  if (!options_.ca_file.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, options_.ca_file.c_str());
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout.count()));
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.request_timeout.count()));
-  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, options_.low_speed_bytes);
-  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, static_cast<long>(options_.low_speed_time.count()));
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers.list);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, WriteBody);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &capture);
-  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, WriteHeader);
-  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &capture);
+  lib.easy_setopt(curl, CURLOPT_URL, url.c_str());
+  lib.easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+  lib.easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
+  lib.easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  lib.easy_setopt(curl, CURLOPT_ERRORBUFFER, error);
+  lib.easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
+  lib.easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
+  if (!options_.ca_file.empty()) lib.easy_setopt(curl, CURLOPT_CAINFO, options_.ca_file.c_str());
+  lib.easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout.count()));
+  lib.easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.request_timeout.count()));
+  lib.easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, options_.low_speed_bytes);
+  lib.easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, static_cast<long>(options_.low_speed_time.count()));
+  lib.easy_setopt(curl, CURLOPT_HTTPHEADER, headers.list);
+  lib.easy_setopt(curl, CURLOPT_WRITEFUNCTION, WriteBody);
+  lib.easy_setopt(curl, CURLOPT_WRITEDATA, &capture);
+  lib.easy_setopt(curl, CURLOPT_HEADERFUNCTION, WriteHeader);
+  lib.easy_setopt(curl, CURLOPT_HEADERDATA, &capture);
   const std::string method = request.method;
   if (request.body) {
-    curl_easy_setopt(curl, CURLOPT_POST, 1L);
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, wire_body.data());
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(wire_body.size()));
-    if (method != "POST") curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method);
+    lib.easy_setopt(curl, CURLOPT_POST, 1L);
+    lib.easy_setopt(curl, CURLOPT_POSTFIELDS, wire_body.data());
+    lib.easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(wire_body.size()));
+    if (method != "POST") lib.easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method);
   } else if (method != "GET") {
-    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method);
+    lib.easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method);
   }
 
   const auto started = std::chrono::steady_clock::now();
-  const CURLcode code = curl_easy_perform(curl);
+  const CURLcode code = lib.easy_perform(curl);
   const auto elapsed_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
   if (code != CURLE_OK) {
-    std::string what = error[0] != '\0' ? std::string(error) : std::string(curl_easy_strerror(code));
+    std::string what = error[0] != '\0' ? std::string(error) : std::string(lib.easy_strerror(code));
     while (!what.empty() && (what.back() == '\n' || what.back() == '\r')) what.pop_back();
     what = ScrubSecret(std::move(what), options_.api_key);
     spdlog::debug("{} {}: no reply after {} ms ({} bytes sent): {}", method, request.path, elapsed_ms,
@@ -280,7 +282,7 @@ Result<HttpResponse> HttpTransport::Send(HttpRequest& request) {
     return Status::Transient(message);
   }
   long status = 0;
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+  lib.easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
   response.status = static_cast<int>(status);
   response.body = std::move(body);
   spdlog::debug("{} {} -> {} in {} ms ({} bytes sent{}, {} received)", method, request.path, response.status,
@@ -290,9 +292,14 @@ Result<HttpResponse> HttpTransport::Send(HttpRequest& request) {
 
 TransportVersions GetTransportVersions() {
   TransportVersions v;
-  const curl_version_info_data* info = curl_version_info(CURLVERSION_NOW);
-  v.curl = info && info->version ? info->version : "unknown";
-  v.tls = info && info->ssl_version ? info->ssl_version : "none";
+  Result<const CurlLibrary*> lib = LoadCurl();
+  if (!lib.ok()) {
+    v.curl = v.tls = "not loaded: " + lib.status().message();
+  } else {
+    const curl_version_info_data* info = (*lib)->version_info(CURLVERSION_NOW);
+    v.curl = info && info->version ? info->version : "unknown";
+    v.tls = info && info->ssl_version ? info->ssl_version : "none";
+  }
   v.zstd = ZSTD_versionString();
   return v;
 }

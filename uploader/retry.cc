@@ -1,10 +1,10 @@
 #include "uploader/retry.h"
 
-#include <curl/curl.h>
-
 #include <algorithm>
 #include <charconv>
 #include <string>
+
+#include "uploader/curl_library.h"
 
 namespace tsync::uploader {
 
@@ -37,8 +37,10 @@ std::optional<std::chrono::milliseconds> ParseRetryAfter(std::string_view value,
     return std::chrono::milliseconds(seconds * 1000);
   }
   // An HTTP-date ("Wed, 21 Oct 2015 07:28:00 GMT"); curl_getdate parses all
-  // three formats RFC 9110 allows.
-  const time_t when = curl_getdate(std::string(value).c_str(), nullptr);
+  // three formats RFC 9110 allows. (A reply came, so libcurl is loaded.)
+  Result<const CurlLibrary*> curl = LoadCurl();
+  if (!curl.ok()) return std::nullopt;
+  const time_t when = (*curl)->getdate(std::string(value).c_str(), nullptr);
   if (when < 0) return std::nullopt;
   const auto target = std::chrono::system_clock::from_time_t(when);
   if (target <= now) return std::chrono::milliseconds(0);
