@@ -98,7 +98,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!loaded.ok()) {
     const std::string& msg = loaded.status().message();
     FUZZ_CHECK(loaded.status().kind() == tsync::Status::Kind::kConfig, what + ": refused with a non-config error");
-    FUZZ_CHECK(msg.find(kPath) != std::string::npos, what + ": the error does not name the file: " + Shown(msg));
+    // Named, unless the file's own key is a piece of the message (libFuzzer
+    // builds one from the text it sees): hiding the key wins, and the scrub
+    // may then cover part of the path.
+    FUZZ_CHECK(msg.find(kPath) != std::string::npos || msg.find("[the API key]") != std::string::npos,
+               what + ": the error does not name the file: " + Shown(msg));
   }
 
   // The key never shows: the environment's (unguessable) one, and the file's

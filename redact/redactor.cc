@@ -37,24 +37,47 @@ bool EqualsIgnoringCase(std::string_view text, std::string_view lower) {
   return true;
 }
 
-// Whether `pos` is inside a marker, [REDACTED:<rule-id>]: rule ids name
-// keywords ("postgres-url-password"), and a hit there would wake rules again
-// next to text that was already redacted, so a second pass could differ from
-// the first. Walks back over the marker's characters only.
-bool InsideMarker(std::string_view text, size_t pos) {
-  constexpr std::string_view kOpen = "[REDACTED:";
+constexpr std::string_view kMarkerOpen = "[REDACTED:";
+
+bool MarkerIdChar(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'; }
+
+// The end (one past ']') of the marker [REDACTED:<rule-id>] that starts at
+// `i`, or npos when none starts there.
+size_t MarkerEndAt(std::string_view text, size_t i) {
+  if (text.substr(i, kMarkerOpen.size()) != kMarkerOpen) return std::string_view::npos;
+  size_t end = i + kMarkerOpen.size();
+  while (end < text.size() && MarkerIdChar(text[end])) ++end;
+  if (end == i + kMarkerOpen.size() || end >= text.size() || text[end] != ']') return std::string_view::npos;
+  return end + 1;
+}
+
+// The end of the marker that `pos` is inside, or npos. Walks back over the
+// marker's characters only.
+size_t MarkerEndAround(std::string_view text, size_t pos) {
+  if (pos >= text.size()) return std::string_view::npos;
   size_t i = pos;
   auto marker_char = [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == ':';
   };
   while (i > 0 && pos - i <= 128 && marker_char(text[i])) --i;
-  if (text[i] != '[' || text.substr(i, kOpen.size()) != kOpen) return false;
-  size_t end = i + kOpen.size();
-  while (end < text.size() && ((text[end] >= 'a' && text[end] <= 'z') || (text[end] >= '0' && text[end] <= '9') ||
-                               text[end] == '-')) {
-    ++end;
+  if (text[i] != '[') return std::string_view::npos;
+  const size_t end = MarkerEndAt(text, i);
+  return end != std::string_view::npos && pos < end ? end : std::string_view::npos;
+}
+
+// Whether `pos` is inside a marker: rule ids name keywords
+// ("postgres-url-password"), and a hit there would wake rules again next to
+// text that was already redacted, so a second pass could differ from the
+// first.
+bool InsideMarker(std::string_view text, size_t pos) { return MarkerEndAround(text, pos) != std::string_view::npos; }
+
+// The first marker that begins in [from, to): its begin, and its end in
+// *end; npos when there is none.
+size_t NextMarker(std::string_view text, size_t from, size_t to, size_t* end) {
+  for (size_t at = text.find(kMarkerOpen, from); at < to; at = text.find(kMarkerOpen, at + 1)) {
+    if ((*end = MarkerEndAt(text, at)) != std::string_view::npos) return at;
   }
-  return end < text.size() && text[end] == ']' && pos < end;
+  return std::string_view::npos;
 }
 
 }  // namespace
@@ -429,10 +452,27 @@ RedactResult Redactor::Redact(std::string_view text, bool try_json) const {
     size_t begin = spans[i].begin, end = spans[i].end;
     std::string_view rule = spans[i].rule;
     for (++i; i < spans.size() && spans[i].begin < end; ++i) end = std::max(end, spans[i].end);
-    out.append(text.substr(copied, begin - copied));
-    out.append("[REDACTED:").append(rule).append("]");
-    result.fired.push_back(rule);
-    copied = end;
+    // A marker already in the text (an earlier pass, a quoted one) stays as
+    // it is: the span is cut around it and each piece gets its own marker,
+    // so only secrets change and a second pass finds nothing new.
+    auto replace = [&](size_t piece_begin, size_t piece_end) {
+      out.append(text.substr(copied, piece_begin - copied));
+      out.append(kMarkerOpen).append(rule).append("]");
+      result.fired.push_back(rule);
+      copied = piece_end;
+    };
+    size_t at = begin;
+    if (size_t inside = MarkerEndAround(text, at); inside != std::string_view::npos) at = inside;
+    while (at < end) {
+      size_t marker_end = 0;
+      const size_t marker = NextMarker(text, at, end, &marker_end);
+      if (marker == std::string_view::npos) {
+        replace(at, end);
+        break;
+      }
+      if (marker > at) replace(at, marker);
+      at = marker_end;
+    }
   }
   out.append(text.substr(copied));
   return result;

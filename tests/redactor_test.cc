@@ -280,3 +280,25 @@ TEST_CASE("a rule id inside a marker wakes no rule, so redacting twice equals on
   CHECK(once.text() == "passw: s3cr3t-hunter2 #" + std::string(60, 'x') + " [REDACTED:tok-password]");
   CHECK_FALSE(r.RedactText(once.text()).changed());
 }
+
+TEST_CASE("a match that runs across a marker already in the text is cut around it, the marker kept", "[redactor]") {
+  // The URL rule reads "admi[REDACTED" as the user name and the rest, up to
+  // '@', as the password: the old marker was half overwritten (found by
+  // fuzz/redactor_fuzz.cc: markers went from 1 to 1 with 1 rule fired).
+  auto r = TestRedactor();
+  const std::string text = "see https://admi[REDACTED:demo-token]n:hunter22@db.internal/app and more";
+  RedactResult once = r->RedactText(text);
+  REQUIRE(once.changed());
+  CHECK(once.text() == "see https://admi[REDACTED:demo-token][REDACTED:demo-url-password]@db.internal/app and more");
+  CHECK(once.fired.size() == 1);
+  CHECK_FALSE(r->RedactText(once.text()).changed());
+
+  // A match wholly inside old markers changes nothing.
+  const std::string only = "https://u:[REDACTED:demo-token]@host";
+  CHECK_FALSE(r->RedactText(only).changed());
+
+  // In a JSON line the same.
+  const std::string line = R"({"cmd":"psql https://admi[REDACTED:demo-token]n:hunter22@db"})";
+  RedactResult in_json = r->RedactLine(line);
+  CHECK(in_json.text() == R"({"cmd":"psql https://admi[REDACTED:demo-token][REDACTED:demo-url-password]@db"})");
+}
