@@ -111,13 +111,18 @@ class Watcher {
   bool stop_requested_ = false;
   std::optional<Clock::time_point> flush_deadline_;
   std::optional<SessionSyncLock> flush_lock_;  // held through the final flush
+  std::optional<WatcherEntry> recorded_;        // what the registry holds, as this watcher last wrote it
 };
 
 void Watcher::Record(WatcherState state) {
   entry_.state = state;
+  // An idle pass (the 5 s safety scan) changes nothing: no rewrite, no fsync.
+  if (recorded_ && *recorded_ == entry_) return;
   if (Status st = WriteWatcherEntry(state_dir(), entry_); !st.ok()) {
     spdlog::warn("session {}: cannot update the watcher registry ({})", id(), st.ToString());
+    return;
   }
+  recorded_ = entry_;
 }
 
 /// Sleeps inside the engine (backoff) wake early for signals and never pass

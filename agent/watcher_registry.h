@@ -38,6 +38,8 @@ struct WatcherEntry {
   int64_t last_upload = 0;    // unix seconds; 0: none yet
   std::string last_error;
   int64_t updated_at = 0;
+
+  bool operator==(const WatcherEntry&) const = default;
 };
 
 std::string WatchersDir(const std::string& state_dir);
