@@ -435,6 +435,20 @@ void Redactor::SearchNearHits(const CompiledRule& rule, std::string_view decoded
 }
 
 RedactResult Redactor::Redact(std::string_view text, bool try_json) const {
+  RedactResult result = RedactOnce(text, try_json);
+  // Ends by itself (see the header); the bound is a guard against a rule
+  // set that could prove that wrong.
+  constexpr int kMaxPasses = 64;
+  for (int pass = 1; result.changed() && pass < kMaxPasses; ++pass) {
+    RedactResult again = RedactOnce(result.owned, try_json);
+    if (!again.changed()) break;
+    result.owned = std::move(again.owned);
+    result.fired.insert(result.fired.end(), again.fired.begin(), again.fired.end());
+  }
+  return result;
+}
+
+RedactResult Redactor::RedactOnce(std::string_view text, bool try_json) const {
   RedactResult result;
   result.input = text;
   std::vector<RawSpan> spans;

@@ -77,7 +77,8 @@ class Redactor {
 
   /// One transcript line (without its newline). JSON lines are redacted
   /// inside their strings; other lines as plain text. `result.text()` may
-  /// point into `line`, which must outlive it.
+  /// point into `line`, which must outlive it. Redaction runs to a fixed
+  /// point: redacting the result again changes nothing.
   RedactResult RedactLine(std::string_view line) const;
 
   /// Plain text (summaries, first user message): never parsed as JSON.
@@ -108,7 +109,13 @@ class Redactor {
   static Result<std::unique_ptr<Redactor>> Build(std::vector<RuleSpec> rules, size_t lazy_count,
                                                  std::vector<KeyRuleSpec> key_rules);
   struct RawSpan;
+  /// Passes of RedactOnce until one finds nothing: a marker changes its
+  /// surroundings (a word boundary after its ']', a search window that now
+  /// reaches further, a line that became JSON), which can bring a secret
+  /// into sight. Each pass turns at least one byte outside markers into a
+  /// marker, so this ends; lines with nothing to redact take one pass.
   RedactResult Redact(std::string_view text, bool try_json) const;
+  RedactResult RedactOnce(std::string_view text, bool try_json) const;
   /// Secret spans of `text` in its own byte offsets. A string whose decoded
   /// contents are themselves a JSON document (a tool result holding `cat
   /// config.json`) is searched as JSON again, up to kMaxNesting levels.

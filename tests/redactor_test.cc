@@ -302,3 +302,20 @@ TEST_CASE("a match that runs across a marker already in the text is cut around i
   RedactResult in_json = r->RedactLine(line);
   CHECK(in_json.text() == R"({"cmd":"psql https://admi[REDACTED:demo-token][REDACTED:demo-url-password]@db"})");
 }
+
+TEST_CASE("redaction runs to a fixed point: a secret a marker brings into sight is redacted in the same call",
+          "[redactor]") {
+  // "HAKIA…" has no word boundary before AKIA; once the token before it is
+  // a marker, "]AKIA…" has one — a second redaction found the key (found by
+  // fuzz/redactor_fuzz.cc). Now the first call does.
+  auto made = Redactor::Create(
+      {Rule("tok", R"(tok_[A-Z]{8})", {"tok_"}), Rule("aws-like", R"(\bAKIA[A-Z0-9]{16}\b)", {"akia"})});
+  REQUIRE(made.ok());
+  const Redactor& r = **made;
+  RedactResult once = r.RedactText("key tok_ABCDEFGHAKIAIOSFODNN7EXAMPLE end");
+  CHECK(once.text() == "key [REDACTED:tok][REDACTED:aws-like] end");
+  CHECK(once.fired.size() == 2);
+  CHECK_FALSE(r.RedactText(once.text()).changed());
+  RedactResult line = r.RedactLine(R"({"k":"tok_ABCDEFGHAKIAIOSFODNN7EXAMPLE"})");
+  CHECK(line.text() == R"({"k":"[REDACTED:tok][REDACTED:aws-like]"})");
+}
