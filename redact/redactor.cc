@@ -74,7 +74,10 @@ bool InsideMarker(std::string_view text, size_t pos) { return MarkerEndAround(te
 // The first marker that begins in [from, to): its begin, and its end in
 // *end; npos when there is none.
 size_t NextMarker(std::string_view text, size_t from, size_t to, size_t* end) {
-  for (size_t at = text.find(kMarkerOpen, from); at < to; at = text.find(kMarkerOpen, at + 1)) {
+  // Searches [from, to) only: a line of many spans and no marker must not be
+  // searched to its end once per span.
+  const std::string_view range = text.substr(0, to);
+  for (size_t at = range.find('[', from); at != std::string_view::npos; at = range.find('[', at + 1)) {
     if ((*end = MarkerEndAt(text, at)) != std::string_view::npos) return at;
   }
   return std::string_view::npos;
