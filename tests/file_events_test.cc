@@ -259,6 +259,24 @@ TEST_CASE("file events — delete and recreate — the deleted file's lines stay
                    {"agent-aaaaaa000001.gen2.jsonl", Lines("c", 0, 2)}});
 }
 
+namespace {
+
+/// Writes `text` to new files in `dir` until one gets inode number `ino`
+/// (ext4 hands a freed number to the next file created; other file systems,
+/// or a process creating files meanwhile, may not), at most 65 files.
+/// Returns the last file written: the one on `ino` when any got it.
+std::string WriteHopingForInode(const std::string& dir, const std::string& tag, const std::string& text,
+                                uint64_t ino) {
+  std::string made;
+  for (int i = 0; i < 65 && (made.empty() || Inode(made) != ino); ++i) {
+    made = dir + "/" + tag + "-" + std::to_string(i) + ".tmp";
+    WriteFile(made, text);
+  }
+  return made;
+}
+
+}  // namespace
+
 TEST_CASE("file events — inode reuse — another file on the same inode number is a new generation",
           "[file-events]") {
   EventsFixture f;
@@ -266,15 +284,8 @@ TEST_CASE("file events — inode reuse — another file on the same inode number
   REQUIRE(f.Save().exit_code == 0);
   const uint64_t old_ino = Inode(f.transcript);
   fs::remove(f.transcript);
-  // ext4 hands a freed inode number to the next file created; other file
-  // systems may not, so spare files are made until one gets it (bounded).
   const std::vector<std::string> b = Lines("b", 0, 8);
-  std::string made = f.project + "/new.tmp";
-  WriteFile(made, Text(b));
-  for (int i = 0; i < 64 && Inode(made) != old_ino; ++i) {
-    made = f.project + "/spare-" + std::to_string(i) + ".tmp";
-    WriteFile(made, Text(b));
-  }
+  std::string made = WriteHopingForInode(f.project, "first", Text(b), old_ino);
   const bool reused = Inode(made) == old_ino;
   if (!reused) {
     std::printf("WARN: file events — inode reuse: this file system did not reuse inode %llu; the case ran as a "
@@ -296,12 +307,7 @@ TEST_CASE("file events — inode reuse — another file on the same inode number
   const uint64_t ino2 = Inode(f.transcript);
   fs::remove(f.transcript);
   const std::vector<std::string> grown = Concat(b, Lines("c", 0, 2));
-  made = f.project + "/again.tmp";
-  WriteFile(made, Text(grown));
-  for (int i = 0; i < 64 && Inode(made) != ino2; ++i) {
-    made = f.project + "/spare-again-" + std::to_string(i) + ".tmp";
-    WriteFile(made, Text(grown));
-  }
+  made = WriteHopingForInode(f.project, "again", Text(grown), ino2);
   const bool reused_again = Inode(made) == ino2;
   INFO("inode reused: " << reused_again);
   fs::rename(made, f.transcript);
