@@ -411,6 +411,27 @@ TEST_CASE("live — a hook never loads libcurl, a command that talks to the back
   CHECK(status.err.find("file=libcurl.so.4 [0];  dynamically loaded by") != std::string::npos);
 }
 
+TEST_CASE("live — a libcurl that cannot be loaded is a config error naming the package, exit 2", "[live]") {
+  // The dynamic loader looks in LD_LIBRARY_PATH first: a broken
+  // libcurl.so.4 there stands for a system without libcurl4.
+  LiveFixture fx;
+  WriteFile(fx.transcript, Line(0));
+  TempDir libs;
+  WriteFile(libs / "libcurl.so.4", "not a shared library\n");
+  std::vector<std::string> env = fx.Env();
+  env.push_back("LD_LIBRARY_PATH=" + libs.path());
+  ProcessResult save = RunProcess({TSYNC_BINARY, "save", fx.id}, env);
+  INFO(save.out << save.err);
+  CHECK(save.exit_code == 2);
+  CHECK(save.err.find("cannot load libcurl.so.4") != std::string::npos);
+  CHECK(save.err.find("apt install libcurl4") != std::string::npos);
+  CHECK(fx.TranscriptLinesOnServer() == 0);
+  // A hook needs no libcurl: it still starts the watcher (which has the
+  // ordinary environment) and exits 0.
+  CHECK(RunProcess({TSYNC_BINARY, "hook", "stop"}, env, fx.Payload("Stop")).exit_code == 0);
+  CHECK(WaitFor([&] { return fx.WatcherRunning() && fx.TranscriptLinesOnServer() == 1; }));
+}
+
 TEST_CASE("live — the watcher flushes and exits when its Claude Code process exits", "[live]") {
   LiveFixture fx;
   WriteFile(fx.transcript, Line(0));
