@@ -206,14 +206,19 @@ class ProcessScan {
     for (const fs::directory_entry& e : fs::directory_iterator("/proc", ec)) {
       const std::string name = e.path().filename().string();
       if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
-      const std::string environ_text = std::string(1, '\0') + ReadWholeFile(e.path().string() + "/environ");
-      if (!Has(environ_text, home_entry_)) continue;
+      // Parent and command line first, the environment last: a process
+      // that exits meanwhile shows an empty environment (skipped), never a
+      // key beside a command line and parent already gone (which would
+      // hide who started it). A leak that lives is seen on the next pass.
       Seen s;
       s.pid = std::stoi(name);
-      s.cmdline = ReadWholeFile(e.path().string() + "/cmdline");
       const std::string stat = ReadWholeFile(e.path().string() + "/stat");
       const size_t paren = stat.rfind(')');
       if (paren != std::string::npos && paren + 4 < stat.size()) s.ppid = std::atoi(stat.c_str() + paren + 4);
+      s.cmdline = ReadWholeFile(e.path().string() + "/cmdline");
+      if (s.cmdline.empty()) continue;  // exiting (or a kernel thread)
+      const std::string environ_text = std::string(1, '\0') + ReadWholeFile(e.path().string() + "/environ");
+      if (!Has(environ_text, home_entry_)) continue;
       s.key_in_cmdline = !FindKey(s.cmdline, forms_).empty();
       s.key_in_environ = !FindKey(environ_text, forms_).empty();
       Seen& slot = seen_[{s.pid, s.cmdline}];
