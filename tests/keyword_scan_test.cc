@@ -144,3 +144,82 @@ TEST_CASE("KeywordScan with the built-in catalogue's keywords equals the definit
   CHECK(got.size() > 3000);
   CheckSame(got, Reference(words, text));
 }
+
+namespace {
+
+// A random text of `length` bytes from keyword fragments (whole words, their
+// prefixes and suffixes, in random case) and random bytes, NUL and 0x80-0xFF
+// included; in some texts a whole keyword ends the text.
+std::string RandomText(std::mt19937& rng, const std::vector<std::string>& words, size_t length) {
+  std::string text;
+  while (text.size() < length) {
+    const std::string& w = words[rng() % words.size()];
+    std::string piece;
+    switch (rng() % 6) {
+      case 0:
+      case 1: piece = w; break;
+      case 2: piece = w.substr(0, rng() % w.size()); break;
+      case 3: piece = w.substr(rng() % w.size()); break;
+      case 4: piece = std::string(1, "_\x7f@`[{ \"\\"[rng() % 9]); break;
+      default: piece = std::string(1, static_cast<char>(rng() % 256)); break;
+    }
+    for (char& c : piece) {
+      if (rng() % 2) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    }
+    text += piece;
+  }
+  text.resize(length);
+  if (rng() % 4 == 0) {
+    const std::string& w = words[rng() % words.size()];
+    if (w.size() <= length) text.replace(length - w.size(), w.size(), w);
+  }
+  return text;
+}
+
+// Random keyword sets: `min_size` and up, bytes drawn from a few letters
+// (so words share prefixes and overlap), '_' and DEL, NUL and 0xE9.
+std::vector<std::string> RandomWords(std::mt19937& rng, size_t min_size) {
+  const std::string alphabet("abkeyST_\x7f\0\xe9", 11);
+  std::vector<std::string> words;
+  const size_t count = 1 + rng() % 40;
+  while (words.size() < count) {
+    std::string word;
+    const size_t size = min_size + rng() % 8;
+    for (size_t k = 0; k < size; ++k) word += alphabet[rng() % alphabet.size()];
+    bool dup = false;
+    for (const std::string& o : words) {
+      dup = dup || (o.size() == word.size() && std::equal(o.begin(), o.end(), word.begin(),
+                                                          [](char a, char b) { return Lower(a) == Lower(b); }));
+    }
+    if (!dup) words.push_back(word);
+  }
+  return words;
+}
+
+}  // namespace
+
+TEST_CASE("KeywordScan equals the definition on random texts of keyword fragments and any bytes",
+          "[redact][keyword_scan]") {
+  std::vector<std::string> builtin;
+  for (const auto& rule : tsync::redact::BuiltinRules()) {
+    for (const std::string& k : rule.keywords) {
+      if (std::find(builtin.begin(), builtin.end(), k) == builtin.end()) builtin.push_back(k);
+    }
+  }
+  std::mt19937 rng(20260826);
+  for (int round = 0; round < 1200; ++round) {
+    // The built-in set; random sets of three bytes and more (the pair
+    // filter); random sets with words of one and two bytes (every position).
+    const int kind = round % 3;
+    const std::vector<std::string> words = kind == 0 ? builtin : RandomWords(rng, kind == 1 ? 3 : 1);
+    KeywordScan scan(words);
+    for (int t = 0; t < 10; ++t) {
+      // Mostly 0..100 bytes (shorter than a block and its reach, or just
+      // longer), sometimes several blocks.
+      const size_t length = t < 8 ? rng() % 101 : rng() % 400;
+      const std::string text = RandomText(rng, words, length);
+      INFO("round " << round << " text " << t << " length " << length);
+      CheckSame(Scan(scan, text), Reference(words, text));
+    }
+  }
+}
