@@ -74,6 +74,63 @@ size_t JsonEscapedSize(std::string_view s) {
   return n + extra;
 }
 
+namespace {
+
+// The escape sequence of one byte that needs one (kExtra[c] != 0).
+char* WriteEscape(char* w, unsigned char c) {
+  static const char kHex[] = "0123456789abcdef";
+  *w++ = '\\';
+  switch (c) {
+    case '"': *w++ = '"'; break;
+    case '\\': *w++ = '\\'; break;
+    case '\b': *w++ = 'b'; break;
+    case '\f': *w++ = 'f'; break;
+    case '\n': *w++ = 'n'; break;
+    case '\r': *w++ = 'r'; break;
+    case '\t': *w++ = 't'; break;
+    default:
+      *w++ = 'u';
+      *w++ = '0';
+      *w++ = '0';
+      *w++ = kHex[c >> 4];
+      *w++ = kHex[c & 0xF];
+  }
+  return w;
+}
+
+}  // namespace
+
+size_t WriteJsonEscaped(char* out, std::string_view s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const size_t n = s.size();
+  char* w = out;
+  size_t i = 0;
+#if defined(__SSE2__)
+  // Store 16 bytes as they are, then keep the plain ones before the first
+  // special and write its escape over the rest.
+  while (i + 16 <= n) {
+    const unsigned mask = SpecialMask16(p + i, nullptr);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(w), _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i)));
+    if (mask == 0) {
+      i += 16;
+      w += 16;
+      continue;
+    }
+    const auto plain = static_cast<size_t>(std::countr_zero(mask));
+    w = WriteEscape(w + plain, p[i + plain]);
+    i += plain + 1;
+  }
+#endif
+  for (; i < n; ++i) {
+    if (kExtra[p[i]] == 0) {
+      *w++ = static_cast<char>(p[i]);
+    } else {
+      w = WriteEscape(w, p[i]);
+    }
+  }
+  return static_cast<size_t>(w - out);
+}
+
 void AppendJsonEscaped(std::string* out, std::string_view s) {
   static const char kHex[] = "0123456789abcdef";
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());

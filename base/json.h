@@ -26,6 +26,16 @@ size_t JsonEscapedSize(std::string_view s);
 /// Appends `s` escaped, without quotes.
 void AppendJsonEscaped(std::string* out, std::string_view s);
 
+/// Room WriteJsonEscaped needs for a string of `bytes`: the worst case
+/// (every byte \u00XX) plus one 16-byte store past the end.
+constexpr size_t JsonEscapeRoom(size_t bytes) { return 6 * bytes + 16; }
+
+/// Writes `s` escaped, without quotes, to `out` (JsonEscapeRoom(s.size())
+/// bytes of room) and returns how many bytes it wrote. Faster than
+/// AppendJsonEscaped where quotes are dense (transcript lines): it copies 16
+/// bytes at a time into a buffer the caller sized once.
+size_t WriteJsonEscaped(char* out, std::string_view s);
+
 /// Appends `"s"` with escaping.
 void AppendJsonString(std::string* out, std::string_view s);
 

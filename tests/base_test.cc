@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 #include <random>
 
 #include "base/fs.h"
@@ -84,7 +85,16 @@ std::string NaiveEscape(std::string_view s) {
 }
 }  // namespace
 
-TEST_CASE("AppendJsonEscaped matches byte-at-a-time escaping at every block position", "[base][json]") {
+namespace {
+// WriteJsonEscaped into a buffer of exactly the room it asks for.
+std::string Written(std::string_view s) {
+  std::unique_ptr<char[]> room(new char[JsonEscapeRoom(s.size())]);
+  return std::string(room.get(), WriteJsonEscaped(room.get(), s));
+}
+}  // namespace
+
+TEST_CASE("AppendJsonEscaped and WriteJsonEscaped match byte-at-a-time escaping at every block position",
+          "[base][json]") {
   // Specials at every offset around the 16-byte blocks, alone, in runs and
   // at the tail, inside plain ASCII and multi-byte UTF-8.
   const std::string specials = std::string("\"\\\n\r\t\b\f\x01\x1f") + std::string(1, '\0');
@@ -102,6 +112,7 @@ TEST_CASE("AppendJsonEscaped matches byte-at-a-time escaping at every block posi
           INFO("len " << len << " pos " << pos << " byte " << int(static_cast<unsigned char>(sp)));
           REQUIRE(out == NaiveEscape(s));
           CHECK(JsonEscapedSize(s) == out.size());
+          REQUIRE(Written(s) == out);
         }
       }
     }
@@ -113,7 +124,11 @@ TEST_CASE("AppendJsonEscaped matches byte-at-a-time escaping at every block posi
     std::string out;
     AppendJsonEscaped(&out, s);
     REQUIRE(out == NaiveEscape(s));
+    REQUIRE(Written(s) == out);
   }
+  // The worst case fills the room it is promised, and no more (ASan).
+  const std::string controls(100, '\x01');
+  CHECK(Written(controls) == NaiveEscape(controls));
 }
 
 TEST_CASE("JsonWriter places commas and nests", "[base][json]") {
