@@ -47,8 +47,10 @@ constexpr int kMaxConflictsInRow = 3;
 constexpr std::chrono::seconds kCheckpointInterval{1};
 
 // Memory for chunks is shared by the chunks held at once in a process: each
-// in-flight chunk costs its raw lines, its encoded body and its zstd frame,
-// about 2.3 times its budget at peak. One pass alone holds two (it reads the
+// in-flight chunk costs its raw lines and its zstd frame (the body is
+// compressed as it is encoded, uploader/http_transport.h), about 1.3 times
+// its budget at peak — 2.3 times when it goes uncompressed and its encoded
+// body is held whole. One pass alone holds two (it reads the
 // next chunk ahead), N passes at once (`save --jobs N`) hold N and never
 // read ahead; each reads at most kChunkMemory / chunks held, which keeps a
 // save within its memory bound (64 MiB) whatever N is.

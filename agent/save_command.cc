@@ -136,7 +136,9 @@ Result<Destination> OpenDestination(const config::Config& config, const std::str
     if (!caps.ok()) return caps.status();
     dest.workflow_files = caps->Has("workflow_files");
     dest.lifecycle_events = caps->Has("lifecycle_events");
-    dest.sink = std::make_unique<uploader::SyncSink>(std::move(client.value()));
+    // Calls at once (`--jobs N`) each get their own client and connection.
+    auto more = [run, options]() { return uploader::SyncClient::Create(run, options); };
+    dest.sink = std::make_unique<uploader::SyncSink>(std::move(client.value()), std::move(more));
     dest.display = url;
     dest.backend = true;
   } else {

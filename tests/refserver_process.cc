@@ -178,6 +178,14 @@ int64_t InjectedFaults(int port, const char* kind) {
   return v;
 }
 
+int64_t PeakChunksInFlight(int port) {
+  Reply r = Send(port, "GET", "/debug/load", {});
+  simdjson::dom::parser parser;
+  int64_t v = 0;
+  if (parser.parse(r.body)["peak_chunks_in_flight"].get(v) != simdjson::SUCCESS) return -1;
+  return v;
+}
+
 int64_t TotalViolations(int port) {
   Reply r = Send(port, "GET", "/debug/violations", {});
   simdjson::dom::parser parser;

@@ -82,5 +82,7 @@ int64_t TotalViolations(int port);
 /// How many faults of `kind` (write_503, read_503, drop_after_commit, reset)
 /// the server has injected (/debug/faults).
 int64_t InjectedFaults(int port, const char* kind);
+/// The most chunks (of any files) the server was storing at once (/debug/load).
+int64_t PeakChunksInFlight(int port);
 
 }  // namespace tsync::testing

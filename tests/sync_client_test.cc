@@ -210,12 +210,14 @@ struct Harness {
   double unit = 0.999;
   std::unique_ptr<SyncClient> client;
 
-  explicit Harness(std::string key = kKey, int max_attempts = 5, milliseconds request_timeout = milliseconds(25'000)) {
+  explicit Harness(std::string key = kKey, int max_attempts = 5, milliseconds request_timeout = milliseconds(25'000),
+                   bool compress = true) {
     tsync::config::Config config;
     config.backend_url = server.url();
     config.api_key = std::move(key);
     SyncClientOptions options;
     options.version = "1.2.3";
+    options.compress = compress;
     options.retry.max_attempts = max_attempts;
     options.request_timeout = request_timeout;
     options.sleep = [this](milliseconds d) { sleeps.push_back(d); };
@@ -352,6 +354,37 @@ TEST_CASE("chunk body is byte-exact with the chunk reader's budget", "[client]")
     CHECK(std::string(e.get_string().value()) == storage[i++]);
   }
   CHECK(i == storage.size());
+}
+
+TEST_CASE("a chunk body written in many pieces arrives byte-exact, compressed or not", "[client]") {
+  // About 2.6 MiB encoded: many of the encoder's pieces, and one line bigger
+  // than a piece on its own.
+  std::vector<std::string> storage;
+  for (int i = 0; i < 3000; ++i) {
+    storage.push_back(R"({"type":"assistant","n":)" + std::to_string(i) + R"(,"text":"a \"quoted\" word)" +
+                      std::string(600, static_cast<char>('a' + i % 26)) + "\t\x02\"}");
+  }
+  storage.push_back(R"({"big":")" + std::string(600 * 1024, 'z') + R"("})");
+  std::vector<std::string_view> lines(storage.begin(), storage.end());
+  ChunkRequest chunk = SmallChunk(lines);
+  chunk.first_user_message = "the first \"message\"";
+  const std::string expected = EncodeChunkBody(chunk);
+  CHECK(expected.size() == ChunkBodySize(chunk));
+  REQUIRE(expected.size() > 2 * 1024 * 1024);
+  for (bool compress : {true, false}) {
+    DYNAMIC_SECTION("compress " << compress) {
+      Harness h(kKey, 5, milliseconds(25'000), compress);
+      h.server.Push(Json(200, R"({"last_synced_line":3001})"));
+      auto reply = h.client->SendChunk(chunk);
+      REQUIRE(reply.ok());
+      auto reqs = h.server.requests();
+      REQUIRE(reqs.size() == 1);
+      CHECK(reqs[0].Has("Content-Encoding") == compress);
+      if (compress) CHECK(reqs[0].raw_body.size() < expected.size() / 4);
+      CHECK(reqs[0].body.size() == expected.size());
+      CHECK(reqs[0].body == expected);
+    }
+  }
 }
 
 TEST_CASE("small chunk and event bodies go uncompressed, large event zstd", "[client]") {

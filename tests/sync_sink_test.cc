@@ -25,7 +25,9 @@ using tracker::FileType;
 
 constexpr const char* kExt = "5e4d3c2b-1a09-4f8e-9d7c-6b5a4f3e2d1c";
 
-std::unique_ptr<SyncSink> MakeSink(const RefServer& server, std::string key = "k1", SyncClientOptions options = {}) {
+/// A sink of one client; `pooled`: more clients, one per call at once.
+std::unique_ptr<SyncSink> MakeSink(const RefServer& server, std::string key = "k1", SyncClientOptions options = {},
+                                   bool pooled = false) {
   config::Config config;
   config.backend_url = server.url();
   config.api_key = std::move(key);
@@ -33,9 +35,11 @@ std::unique_ptr<SyncSink> MakeSink(const RefServer& server, std::string key = "k
   options.retry.base = std::chrono::milliseconds(20);
   options.retry.cap = std::chrono::milliseconds(500);
   options.retry.max_attempts = 8;
-  auto client = SyncClient::Create(config, std::move(options));
+  auto client = SyncClient::Create(config, options);
   REQUIRE(client.ok());
-  return std::make_unique<SyncSink>(std::move(client.value()));
+  SyncSink::ClientFactory more;
+  if (pooled) more = [config, options] { return SyncClient::Create(config, options); };
+  return std::make_unique<SyncSink>(std::move(client.value()), std::move(more));
 }
 
 SessionInfo Info() {
@@ -226,6 +230,43 @@ TEST_CASE("backend — a chunk over the 16 MiB decoded cap is refused before sen
   CHECK(r.status().message().find("fewer lines") != std::string::npos);
   CHECK(sink->ListFiles(init->session_id)->empty());
   CHECK(testing::TotalViolations(server.port()) == 0);
+}
+
+TEST_CASE("backend — chunks sent from several threads are on the wire side by side", "[backend]") {
+  // Every write waits 400 ms on the server, so chunks sent at once overlap
+  // there — unless the sink sends them one after the other.
+  const std::vector<std::string> lines = Lines(50);
+  std::vector<std::string_view> views(lines.begin(), lines.end());
+  for (bool pooled : {true, false}) {
+    DYNAMIC_SECTION("pooled " << pooled) {
+      RefServer server({"--delay-ms", "400"});
+      auto sink = MakeSink(server, "k1", {}, pooled);
+      Result<InitResult> init = sink->Init(Info());
+      REQUIRE(init.ok());
+      std::vector<Result<ChunkOutcome>> outcomes(3, Status::Internal("not sent"));
+      std::vector<std::thread> threads;
+      for (size_t t = 0; t < outcomes.size(); ++t) {
+        threads.emplace_back([&, t] {
+          const std::string file = "f" + std::to_string(t) + ".jsonl";
+          ChunkRequest req{init->session_id, file, FileType::kTranscript, 1, views, std::nullopt, std::nullopt};
+          outcomes[t] = sink->AppendChunk(req);
+        });
+      }
+      for (std::thread& t : threads) t.join();
+      for (const Result<ChunkOutcome>& out : outcomes) {
+        REQUIRE(out.ok());
+        CHECK(out->accepted());
+        CHECK(out->last_synced_line == lines.size());
+      }
+      // Pooled, each call has its own client and connection; without a
+      // factory the one client is shared: one chunk at a time.
+      CHECK(testing::PeakChunksInFlight(server.port()) == (pooled ? 3 : 1));
+      Result<std::vector<FileInfo>> files = sink->ListFiles(init->session_id);
+      REQUIRE(files.ok());
+      CHECK(files->size() == 3);
+      CHECK(testing::TotalViolations(server.port()) == 0);
+    }
+  }
 }
 
 }  // namespace tsync::uploader

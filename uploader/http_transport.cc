@@ -195,6 +195,56 @@ std::string HttpTransport::Escape(std::string_view text) {
   return out;
 }
 
+Result<std::string_view> HttpTransport::Compress(const HttpRequest& request, std::unique_ptr<char[]>* frame) {
+  if (zstd_ == nullptr) zstd_ = ZSTD_createCCtx();
+  if (zstd_ == nullptr) return Status::Internal("zstd: out of memory creating a compression context");
+  auto* z = static_cast<ZSTD_CCtx*>(zstd_);
+  const bool streamed = !request.body;
+  const size_t size = streamed ? request.body_size : request.body->size();
+  // Room for the worst case, left uninitialised: only the pages the frame
+  // fills are ever touched.
+  const size_t bound = ZSTD_compressBound(size);
+  frame->reset(new char[bound]);
+  if (!streamed) {
+    const size_t n = ZSTD_compressCCtx(z, frame->get(), bound, request.body->data(), size, kZstdLevel);
+    if (ZSTD_isError(n)) return Status::Internal(std::string("zstd compression failed: ") + ZSTD_getErrorName(n));
+    return std::string_view(frame->get(), n);
+  }
+  // A streamed body is compressed piece by piece as it is written. The size
+  // is pledged: a writer that strays from body_size fails here, not on the
+  // server.
+  ZSTD_CCtx_reset(z, ZSTD_reset_session_only);
+  ZSTD_CCtx_setParameter(z, ZSTD_c_compressionLevel, kZstdLevel);
+  ZSTD_CCtx_setPledgedSrcSize(z, size);
+  ZSTD_outBuffer out{frame->get(), bound, 0};
+  const char* failed = nullptr;  // the first zstd error
+  auto feed = [&](std::string_view piece, ZSTD_EndDirective mode) {
+    ZSTD_inBuffer in{piece.data(), piece.size(), 0};
+    for (;;) {
+      const size_t left = ZSTD_compressStream2(z, &out, &in, mode);
+      if (ZSTD_isError(left)) {
+        failed = ZSTD_getErrorName(left);
+        return;
+      }
+      const bool done = mode == ZSTD_e_end ? left == 0 : in.pos == in.size;
+      if (done) return;
+      if (out.pos == out.size) {  // cannot happen with compressBound's room
+        failed = "no room left in the frame";
+        return;
+      }
+    }
+  };
+  request.write_body([&](std::string_view piece) {
+    if (failed == nullptr) feed(piece, ZSTD_e_continue);
+  });
+  if (failed == nullptr) feed({}, ZSTD_e_end);
+  if (failed != nullptr) {
+    ZSTD_CCtx_reset(z, ZSTD_reset_session_only);
+    return Status::Internal(std::string("zstd compression failed: ") + failed);
+  }
+  return std::string_view(frame->get(), out.pos);
+}
+
 Result<HttpResponse> HttpTransport::Send(HttpRequest& request) {
   // Defence in depth: the URL policy is checked on every request, before
   // libcurl can open a connection.
@@ -214,23 +264,28 @@ Result<HttpResponse> HttpTransport::Send(HttpRequest& request) {
   headers.Add("User-Agent: " + options_.user_agent);
   // libcurl would otherwise wait for "100 Continue" before sending large bodies.
   headers.Add("Expect:");
-  if (request.body) {
+  const bool streamed = !request.body && request.write_body;
+  const bool compress = options_.compress && request.allow_zstd &&
+                        (streamed ? request.body_size : request.body ? request.body->size() : 0) >= kZstdMinBody;
+  if (streamed && !compress) {
+    request.body.emplace();
+    request.body->reserve(request.body_size);
+    request.write_body([&request](std::string_view piece) { request.body->append(piece); });
+    if (request.body->size() != request.body_size) {
+      return Status::Internal("a streamed body of " + std::to_string(request.body->size()) + " bytes was announced as " +
+                              std::to_string(request.body_size));
+    }
+  }
+  if (request.body || streamed) {
     headers.Add("Content-Type: application/json");
-    wire_body = *request.body;
-    if (options_.compress && request.allow_zstd && request.body->size() >= kZstdMinBody) {
-      if (zstd_ == nullptr) zstd_ = ZSTD_createCCtx();
-      if (zstd_ == nullptr) return Status::Internal("zstd: out of memory creating a compression context");
-      const size_t bound = ZSTD_compressBound(request.body->size());
-      compressed.reset(new char[bound]);
-      const size_t n = ZSTD_compressCCtx(static_cast<ZSTD_CCtx*>(zstd_), compressed.get(), bound,
-                                         request.body->data(), request.body->size(), kZstdLevel);
-      if (ZSTD_isError(n)) {
-        return Status::Internal(std::string("zstd compression failed: ") + ZSTD_getErrorName(n));
-      }
-      wire_body = std::string_view(compressed.get(), n);
+    if (request.body) wire_body = *request.body;
+    if (compress) {
+      Result<std::string_view> frame = Compress(request, &compressed);
+      if (!frame.ok()) return frame.status();
+      wire_body = *frame;
       headers.Add("Content-Encoding: zstd");
       response.compressed = true;
-      if (request.single_use) std::string().swap(*request.body);
+      if (request.single_use && request.body) std::string().swap(*request.body);
     }
   }
   response.sent_bytes = wire_body.size();
@@ -257,7 +312,7 @@ Result<HttpResponse> HttpTransport::Send(HttpRequest& request) {
   lib.easy_setopt(curl, CURLOPT_HEADERFUNCTION, WriteHeader);
   lib.easy_setopt(curl, CURLOPT_HEADERDATA, &capture);
   const std::string method = request.method;
-  if (request.body) {
+  if (request.body || streamed) {
     lib.easy_setopt(curl, CURLOPT_POST, 1L);
     lib.easy_setopt(curl, CURLOPT_POSTFIELDS, wire_body.data());
     lib.easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(wire_body.size()));

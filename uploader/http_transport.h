@@ -24,6 +24,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -52,6 +53,9 @@ struct TransportOptions {
   long low_speed_bytes = 1;
 };
 
+/// Receives one piece of a body written in pieces.
+using BodyPiece = std::function<void(std::string_view)>;
+
 struct HttpRequest {
   const char* method = "GET";  // GET, POST or PATCH
   std::string path;            // absolute path with query, already escaped
@@ -61,6 +65,11 @@ struct HttpRequest {
   /// as it is compressed, so a 14 MiB chunk body and its zstd frame are not
   /// both held while the request is on the wire.
   bool single_use = false;
+  /// Instead of `body`: a POST body of exactly `body_size` bytes, written in
+  /// pieces. Compressed as it is written (a 14 MiB chunk is never held
+  /// whole); gathered into `body` when it goes uncompressed.
+  std::function<void(const BodyPiece&)> write_body{};
+  size_t body_size = 0;
 };
 
 struct HttpResponse {
@@ -111,6 +120,8 @@ class HttpTransport {
 
  private:
   HttpTransport(TransportOptions options, void* curl);
+  /// `request`'s body (or its streamed pieces) as one zstd frame in `frame`.
+  Result<std::string_view> Compress(const HttpRequest& request, std::unique_ptr<char[]>* frame);
 
   TransportOptions options_;
   void* curl_;  // CURL*; kept opaque so curl.h stays inside uploader/*.cc

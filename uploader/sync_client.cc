@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstring>
+#include <memory>
 #include <random>
 #include <thread>
 
@@ -112,32 +114,116 @@ std::string EncodeInitBody(const SessionInfo& info) {
   return w.Take();
 }
 
-std::string EncodeChunkBody(const ChunkRequest& request) {
+namespace {
+
+// Pieces of a streamed chunk body: big enough that a piece costs nothing per
+// call, small enough to stay in the cache between the encoder and zstd.
+constexpr size_t kBodyPiece = 256 * 1024;
+
+/// A chunk body up to its lines: {"session_id":…,"first_line":N,"lines":
+std::string ChunkHead(const ChunkRequest& request) {
   JsonWriter w;
-  // One allocation of the exact-or-slightly-more size: a 14 MiB body grown by
-  // doubling would peak at 1.5x and keep the slack.
-  size_t metadata = 0;
-  if (request.summary) metadata += JsonEscapedSize(*request.summary) + 16;
-  if (request.first_user_message) metadata += JsonEscapedSize(*request.first_user_message) + 32;
-  const size_t lines = request.lines_encoded_size ? request.lines_encoded_size : tracker::EncodedLinesSize(request.lines);
-  w.Reserve(lines + JsonEscapedSize(request.session_id) +
-            JsonEscapedSize(request.file_name) + metadata + 160);
   w.BeginObject();
   w.Key("session_id").String(request.session_id);
   w.Key("file_name").String(request.file_name);
   w.Key("file_type").String(tracker::FileTypeName(request.file_type));
   w.Key("first_line").UInt(request.first_line);
-  w.Key("lines").BeginArray();
-  for (std::string_view line : request.lines) w.String(line);
-  w.EndArray();
+  w.Key("lines");
+  return w.Take();
+}
+
+/// What follows the lines: the metadata, if any, and the closing brace.
+std::string ChunkTail(const ChunkRequest& request) {
+  std::string tail;
   if (request.summary || request.first_user_message) {
-    w.Key("metadata").BeginObject();
+    JsonWriter w;
+    w.BeginObject();
     if (request.summary) w.Key("summary").String(*request.summary);
     if (request.first_user_message) w.Key("first_user_message").String(*request.first_user_message);
     w.EndObject();
+    tail = ",\"metadata\":" + w.Take();
   }
-  w.EndObject();
-  return w.Take();
+  tail.push_back('}');
+  return tail;
+}
+
+size_t LinesSize(const ChunkRequest& request) {
+  return request.lines_encoded_size ? request.lines_encoded_size : tracker::EncodedLinesSize(request.lines);
+}
+
+}  // namespace
+
+size_t ChunkBodySize(const ChunkRequest& request) {
+  return ChunkHead(request).size() + LinesSize(request) + ChunkTail(request).size();
+}
+
+namespace {
+
+/// Gathers a body into pieces of about kBodyPiece bytes for a BodyPiece.
+class PieceWriter {
+ public:
+  explicit PieceWriter(const BodyPiece& piece) : piece_(piece), buffer_(new char[kCapacity]) {}
+  PieceWriter(const PieceWriter&) = delete;
+  PieceWriter& operator=(const PieceWriter&) = delete;
+
+  void Append(std::string_view bytes) {
+    if (used_ + bytes.size() > kCapacity) Flush();
+    if (bytes.size() > kCapacity) return piece_(bytes);
+    std::memcpy(buffer_.get() + used_, bytes.data(), bytes.size());
+    used_ += bytes.size();
+  }
+  void Append(char c) { Append(std::string_view(&c, 1)); }
+  /// `s` JSON-escaped, a segment at a time (escaping is byte by byte, so a
+  /// cut anywhere is fine).
+  void AppendEscaped(std::string_view s) {
+    while (!s.empty()) {
+      const std::string_view segment = s.substr(0, kSegment);
+      if (used_ + JsonEscapeRoom(segment.size()) > kCapacity) Flush();
+      used_ += WriteJsonEscaped(buffer_.get() + used_, segment);
+      s.remove_prefix(segment.size());
+    }
+  }
+  /// Hands over the gathered bytes once they make a piece.
+  void FlushIfFull() {
+    if (used_ >= kBodyPiece) Flush();
+  }
+  void Flush() {
+    if (used_ > 0) piece_(std::string_view(buffer_.get(), used_));
+    used_ = 0;
+  }
+
+ private:
+  static constexpr size_t kSegment = 16 * 1024;
+  static constexpr size_t kCapacity = kBodyPiece + JsonEscapeRoom(kSegment);
+
+  const BodyPiece& piece_;
+  std::unique_ptr<char[]> buffer_;  // uninitialised; only used_ bytes are written
+  size_t used_ = 0;
+};
+
+}  // namespace
+
+void WriteChunkBody(const ChunkRequest& request, const BodyPiece& piece) {
+  PieceWriter out(piece);
+  out.Append(ChunkHead(request));
+  out.Append('[');
+  for (size_t i = 0; i < request.lines.size(); ++i) {
+    if (i > 0) out.Append(',');
+    out.Append('"');
+    out.AppendEscaped(request.lines[i]);
+    out.Append('"');
+    out.FlushIfFull();
+  }
+  out.Append(']');
+  out.Append(ChunkTail(request));
+  out.Flush();
+}
+
+std::string EncodeChunkBody(const ChunkRequest& request) {
+  std::string body;
+  body.reserve(ChunkBodySize(request));
+  WriteChunkBody(request, [&body](std::string_view bytes) { body.append(bytes); });
+  return body;
 }
 
 Result<std::unique_ptr<SyncClient>> SyncClient::Create(const config::Config& config, SyncClientOptions options) {
@@ -338,17 +424,21 @@ ApiResult<InitResult> SyncClient::Init(const SessionInfo& info) {
 }
 
 ApiResult<ChunkReply> SyncClient::SendChunk(const ChunkRequest& request) {
-  HttpRequest req{"POST", "/api/v1/sync/chunk", EncodeChunkBody(request), true, /*single_use=*/true};
-  if (req.body->size() > kMaxChunkBodyBytes) {
+  const size_t size = ChunkBodySize(request);
+  if (size > kMaxChunkBodyBytes) {
     // The server would read all of it and answer 400; say so without sending.
     ApiError e;
     e.outcome = Outcome::kPermanent;
     e.attempts = 0;
     e.route = "POST /api/v1/sync/chunk";
-    e.message = "the chunk body is " + std::to_string(req.body->size()) + " bytes, over the " +
+    e.message = "the chunk body is " + std::to_string(size) + " bytes, over the " +
                 std::to_string(kMaxChunkBodyBytes) + "-byte cap; send fewer lines per chunk";
     return e;
   }
+  // Encoded while it is compressed (the transport asks for the pieces).
+  HttpRequest req{"POST", "/api/v1/sync/chunk", std::nullopt, true, /*single_use=*/true};
+  req.write_body = [&request](const BodyPiece& piece) { WriteChunkBody(request, piece); };
+  req.body_size = size;
   auto r = Call(std::move(req), false);
   if (!r.ok()) return r.error();
   simdjson::dom::parser parser;

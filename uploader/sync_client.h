@@ -168,6 +168,11 @@ struct RemoteFile {
 /// The exact /sync/chunk body. Its size is the envelope plus
 /// tracker::EncodedLinesSize(lines) (lines written with base/json.h).
 std::string EncodeChunkBody(const ChunkRequest& request);
+/// The size of EncodeChunkBody(request), without writing it.
+size_t ChunkBodySize(const ChunkRequest& request);
+/// Writes the same bytes as EncodeChunkBody in pieces of about 256 KiB, so a
+/// chunk can be compressed as it is encoded and never held whole.
+void WriteChunkBody(const ChunkRequest& request, const BodyPiece& piece);
 /// The /sync/init body; `info.metadata_json` is written as it is (empty: {}).
 std::string EncodeInitBody(const SessionInfo& info);
 

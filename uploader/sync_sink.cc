@@ -4,20 +4,66 @@
 
 namespace tsync::uploader {
 
-SyncSink::SyncSink(std::unique_ptr<SyncClient> client) : client_(std::move(client)) {}
+/// A borrowed client, returned to the pool when the lease ends.
+class SyncSink::Lease {
+ public:
+  Lease(SyncSink* sink, std::unique_ptr<SyncClient> client) : sink_(sink), client_(std::move(client)) {}
+  Lease(Lease&& other) noexcept = default;
+  Lease& operator=(Lease&&) = delete;
+  Lease(const Lease&) = delete;
+  Lease& operator=(const Lease&) = delete;
+  ~Lease() {
+    if (client_) sink_->Return(std::move(client_));
+  }
+  SyncClient* operator->() const { return client_.get(); }
+
+ private:
+  SyncSink* sink_;
+  std::unique_ptr<SyncClient> client_;
+};
+
+SyncSink::SyncSink(std::unique_ptr<SyncClient> client, ClientFactory more) : more_(std::move(more)) {
+  idle_.push_back(std::move(client));
+}
+
+SyncSink::~SyncSink() = default;
+
+Result<SyncSink::Lease> SyncSink::Borrow() {
+  std::unique_lock lock(mu_);
+  if (!more_) returned_.wait(lock, [this] { return !idle_.empty(); });
+  if (!idle_.empty()) {
+    std::unique_ptr<SyncClient> client = std::move(idle_.back());
+    idle_.pop_back();
+    return Lease(this, std::move(client));
+  }
+  lock.unlock();
+  Result<std::unique_ptr<SyncClient>> client = more_();
+  if (!client.ok()) return client.status();
+  return Lease(this, std::move(client.value()));
+}
+
+void SyncSink::Return(std::unique_ptr<SyncClient> client) {
+  {
+    std::lock_guard lock(mu_);
+    idle_.push_back(std::move(client));
+  }
+  returned_.notify_one();
+}
 
 Result<InitResult> SyncSink::Init(const SessionInfo& info) {
   if (Status st = ValidateSessionInfo(info); !st.ok()) return st;
-  std::lock_guard lock(mu_);
-  auto r = client_->Init(info);
+  Result<Lease> client = Borrow();
+  if (!client.ok()) return client.status();
+  auto r = (*client)->Init(info);
   if (!r.ok()) return r.status();
   return std::move(r.value());
 }
 
 Result<ChunkOutcome> SyncSink::AppendChunk(const ChunkRequest& req) {
   if (Status st = ValidateChunkRequest(req); !st.ok()) return st;
-  std::lock_guard lock(mu_);
-  auto r = client_->SendChunk(req);
+  Result<Lease> client = Borrow();
+  if (!client.ok()) return client.status();
+  auto r = (*client)->SendChunk(req);
   ChunkOutcome out;
   if (r.ok()) {
     out.last_synced_line = r->last_synced_line;
@@ -41,19 +87,22 @@ Status SyncSink::SendEvent(const std::string& session_id, std::string_view event
                            std::string_view payload_json) {
   if (Status st = ValidateEvent(event_type, timestamp, payload_json); !st.ok()) return st;
   EventRequest event{session_id, std::string(event_type), std::string(timestamp), std::string(payload_json)};
-  std::lock_guard lock(mu_);
-  return client_->SendEvent(event).status();
+  Result<Lease> client = Borrow();
+  if (!client.ok()) return client.status();
+  return (*client)->SendEvent(event).status();
 }
 
 Status SyncSink::SetSummary(const std::string& external_id, std::string_view summary) {
   if (Status st = ValidateSummary(summary); !st.ok()) return st;
-  std::lock_guard lock(mu_);
-  return client_->UpdateSummary(external_id, summary).status();
+  Result<Lease> client = Borrow();
+  if (!client.ok()) return client.status();
+  return (*client)->UpdateSummary(external_id, summary).status();
 }
 
 Status SyncSink::AddGithubLink(const std::string& session_id, const GithubLink& link) {
-  std::lock_guard lock(mu_);
-  return client_->AddGithubLink(session_id, link).status();
+  Result<Lease> client = Borrow();
+  if (!client.ok()) return client.status();
+  return (*client)->AddGithubLink(session_id, link).status();
 }
 
 Result<std::vector<std::string>> SyncSink::ReadLines(const std::string& session_id, const std::string& file_name,
@@ -61,8 +110,9 @@ Result<std::vector<std::string>> SyncSink::ReadLines(const std::string& session_
   if (Status st = ValidateFileName(file_name); !st.ok()) return st;
   std::string body;
   {
-    std::lock_guard lock(mu_);
-    auto r = client_->ReadFile(session_id, file_name, after_line);
+    Result<Lease> client = Borrow();
+    if (!client.ok()) return client.status();
+    auto r = (*client)->ReadFile(session_id, file_name, after_line);
     if (!r.ok()) return r.status();
     body = std::move(r.value());
   }
@@ -81,8 +131,9 @@ Result<std::vector<std::string>> SyncSink::ReadLines(const std::string& session_
 }
 
 Result<std::string> SyncSink::FindSession(const std::string& external_id) {
-  std::lock_guard lock(mu_);
-  auto r = client_->FindSession(external_id);
+  Result<Lease> client = Borrow();
+  if (!client.ok()) return client.status();
+  auto r = (*client)->FindSession(external_id);
   if (!r.ok()) return r.status();
   return std::move(r.value());
 }
@@ -90,8 +141,9 @@ Result<std::string> SyncSink::FindSession(const std::string& external_id) {
 Result<std::vector<FileInfo>> SyncSink::ListFiles(const std::string& session_id) {
   std::vector<RemoteFile> remote;
   {
-    std::lock_guard lock(mu_);
-    auto r = client_->ListFiles(session_id);
+    Result<Lease> client = Borrow();
+    if (!client.ok()) return client.status();
+    auto r = (*client)->ListFiles(session_id);
     if (!r.ok()) return r.status();
     remote = std::move(r.value());
   }

@@ -13,12 +13,19 @@
 // A chunk whose reply was lost (kTransient) may have been stored: the caller
 // re-Inits and resumes at last_synced_line + 1 (PROTOCOL.md "Recovery").
 //
-// Thread-safety: any method from any thread; calls share one kept-alive
-// connection and are serialised (one request on the wire at a time).
+// Thread-safety: any method from any thread. Each call borrows a client (its
+// own kept-alive connection) from a pool: calls at once run side by side, each
+// encoding, compressing and sending its own request (`save --jobs N` keeps N
+// uploads on the wire). The pool grows to the number of calls at once, through
+// the factory given at construction; without one, calls share the first
+// client and wait for it (one request on the wire at a time).
 #pragma once
 
+#include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <vector>
 
 #include "uploader/sink.h"
 #include "uploader/sync_client.h"
@@ -27,7 +34,12 @@ namespace tsync::uploader {
 
 class SyncSink : public Sink {
  public:
-  explicit SyncSink(std::unique_ptr<SyncClient> client);
+  /// Makes another client for the pool (the same backend, key and options).
+  using ClientFactory = std::function<Result<std::unique_ptr<SyncClient>>()>;
+
+  /// `client` is the first of the pool; `more` (optional) makes the others.
+  explicit SyncSink(std::unique_ptr<SyncClient> client, ClientFactory more = nullptr);
+  ~SyncSink() override;
 
   Result<InitResult> Init(const SessionInfo& info) override;
   Result<ChunkOutcome> AppendChunk(const ChunkRequest& req) override;
@@ -41,8 +53,16 @@ class SyncSink : public Sink {
   Result<std::vector<FileInfo>> ListFiles(const std::string& session_id) override;
 
  private:
+  class Lease;
+  /// An idle client, a new one from the factory, or (without a factory)
+  /// the first one once it is returned.
+  Result<Lease> Borrow();
+  void Return(std::unique_ptr<SyncClient> client);
+
+  ClientFactory more_;
   std::mutex mu_;
-  std::unique_ptr<SyncClient> client_;  // guarded by mu_
+  std::condition_variable returned_;
+  std::vector<std::unique_ptr<SyncClient>> idle_;  // guarded by mu_
 };
 
 }  // namespace tsync::uploader

@@ -15,7 +15,9 @@
 // its reply, --reset-rate cuts write connections before the body is read,
 // --delay-ms slows every write, --spike-rate P delays that share of writes
 // by a further --spike-ms (latency spikes). Counts of what was injected
-// (429s from the limiters included): GET /debug/faults.
+// (429s from the limiters included): GET /debug/faults. The most chunks
+// stored at once (any files, so tests can see uploads run side by side):
+// GET /debug/load.
 // Limits (PROTOCOL.md): --rate/--burst per user on init, chunk and event;
 // --ip-rate/--ip-burst per client address on every request but /debug/*
 // (both off by default: Confab's are 2.78/s burst 2000 and 100/s burst 200);

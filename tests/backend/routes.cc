@@ -82,6 +82,10 @@ void Api::Register(httplib::Server* s) {
   s->Get("/debug/faults", [this](const Request&, Response& res) {
     res.set_content(faults_.ToJson(), "application/json");
   });
+  s->Get("/debug/load", [this](const Request&, Response& res) {
+    std::lock_guard lock(mu_);
+    res.set_content("{\"peak_chunks_in_flight\":" + std::to_string(peak_chunks_in_flight_) + "}", "application/json");
+  });
 }
 
 HandlerResponse Api::PreRoute(const Request& req, Response& res) {

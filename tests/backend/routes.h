@@ -107,6 +107,7 @@ class Api {
   std::mutex mu_;  // guards everything below
   std::mt19937_64 id_rng_;
   std::set<std::string> chunks_in_flight_;  // session_id + '\0' + file_name
+  size_t peak_chunks_in_flight_ = 0;        // the most at once, any files (/debug/load)
   struct DeviceGrant {
     int polls = 0;
     bool issued = false;

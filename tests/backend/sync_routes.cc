@@ -1,4 +1,5 @@
 // POST /api/v1/sync/init, /sync/chunk, /sync/event (PROTOCOL.md "Endpoints").
+#include <algorithm>
 #include <cstring>
 #include <string>
 
@@ -233,6 +234,7 @@ void Api::HandleChunk(const Request& req, Response& res, const httplib::ContentR
     if (!chunks_in_flight_.insert(key).second) {
       return Violation(res, "concurrent_chunk", "another chunk for " + chunk.file_name + " is in flight");
     }
+    peak_chunks_in_flight_ = std::max(peak_chunks_in_flight_, chunks_in_flight_.size());
   }
   faults_.Delay();
   const bool lose_reply = StoreChunk(res, chunk);
