@@ -181,11 +181,16 @@ struct SyncSession::Impl {
   }
 
   /// cwd and branch from the transcript's head, git_info from one git run.
-  std::string SessionMetadata() {
+  /// `settled`: git answered for good (info, or not a repository), so the
+  /// metadata is kept in the checkpoint and git is not asked again for this
+  /// session; after a timeout or with no cwd yet, the next process asks.
+  std::string SessionMetadata(bool* settled) {
     const WorkingDir head = WorkingDirFromHead(s.session_.transcript_path, kHeadBytes);
     std::string git_json;
+    *settled = false;
     if (!head.cwd.empty() && s.options_.git_timeout.count() > 0) {
       Result<GitInfo> git = ReadGitInfoShared(head.cwd, s.options_.git_timeout);
+      *settled = git.ok() || git.status().kind() == Status::Kind::kNotFound;
       if (git.ok()) {
         git_json = EncodeGitInfo(*git);
       } else {
@@ -514,7 +519,12 @@ struct SyncSession::Impl {
       if (loaded.checkpoint) tracker.Restore(*loaded.checkpoint);
       info.external_id = s.session_.session_id;
       info.transcript_path = s.session_.transcript_path;
-      info.metadata_json = SessionMetadata();
+      info.metadata_json = tracker.metadata_json();
+      if (info.metadata_json.empty()) {
+        bool settled = false;
+        info.metadata_json = SessionMetadata(&settled);
+        if (settled) tracker.set_metadata_json(info.metadata_json);
+      }
     }
     tracker.Discover(s.options_.include_workflows);
     // A later pass trusts the counts it keeps from acknowledgements; it

@@ -4,7 +4,8 @@
 //  1) restore the session's checkpoint (an optimisation only: the sink's
 //     counts are authoritative);
 //  2) learn the session's metadata from the transcript head (cwd, git
-//     branch; git_info from `git` run once with a timeout) and Init;
+//     branch; git_info from `git` run once with a timeout — once per
+//     session: the checkpoint keeps the answer for later processes) and Init;
 //  3) breadth-first over the tracked files (transcript, then agents and
 //     workflow files as they are discovered): Resume each at the sink's
 //     last_synced_line, then read, redact and append its chunks in order, one

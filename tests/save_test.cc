@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "base/fs.h"
 #include "config/config.h"
 #include "tests/refserver_process.h"
 #include "tests/samples_home.h"
@@ -144,6 +145,50 @@ TEST_CASE("save — syncs to the backend with the key from the environment, idem
   ProcessResult second = fx.Run({"save", "--all"}, env);
   CHECK(second.exit_code == 0);
   CHECK(second.out.find("nothing new to send") != std::string::npos);
+}
+
+TEST_CASE("save — git is asked once per session, not again by every later save", "[save]") {
+  SaveFixture fx;
+  const std::string repo = fx.home / "repo";
+  ProcessResult made = RunProcess({"/usr/bin/git", "init", "-q", repo}, {"HOME=" + fx.home.path(), "PATH=/usr/bin:/bin"});
+  REQUIRE(made.exit_code == 0);
+  testdata::GeneratorOptions gen;
+  gen.cwd = repo;
+  gen.target_bytes = 64 << 10;
+  Result<testdata::GeneratedSession> session = testdata::GenerateSession(fx.claude + "/projects", gen);
+  REQUIRE(session.ok());
+  // The git on PATH notes every run, then runs the real one.
+  const std::string log = fx.home / "git-runs.log";
+  WriteFile(fx.home / "bin/git", "#!/bin/sh\necho \"$*\" >> '" + log + "'\nexec /usr/bin/git \"$@\"\n", 0755);
+  const std::vector<std::string> env = {"PATH=" + (fx.home / "bin") + ":/usr/bin:/bin"};
+  const std::string archive = fx.home / "archive";
+  const std::string prefix = session->session_id.substr(0, 8);
+  auto read = [](const std::string& path) {
+    Result<std::string> text = ReadFile(path, 1 << 20);
+    return text.ok() ? *text : std::string();
+  };
+
+  ProcessResult first = fx.Run({"save", prefix, "--to", archive}, env);
+  INFO(first.err);
+  REQUIRE(first.exit_code == 0);
+  const std::string asked = read(log);
+  CHECK(asked.find("status") != std::string::npos);
+
+  AppendFile(session->transcript.path, R"({"type":"user","message":{"role":"user","content":"more"}})"
+                                       "\n");
+  ProcessResult second = fx.Run({"save", prefix, "--to", archive}, env);
+  INFO(second.err);
+  REQUIRE(second.exit_code == 0);
+  CHECK(second.out.find("1 line(s) sent") != std::string::npos);
+  // Not asked again: the checkpoint kept the answer, and the second init
+  // sent the same git_info (the archive keeps the latest init's metadata).
+  CHECK(read(log) == asked);
+  size_t with_git_info = 0;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(archive)) {
+    if (!entry.is_regular_file() || entry.path().extension() != ".json") continue;
+    with_git_info += read(entry.path().string()).find("\"git_info\"") != std::string::npos;
+  }
+  CHECK(with_git_info == 1);
 }
 
 TEST_CASE("save — exit codes for usage, bad keys and an unreachable backend", "[save]") {

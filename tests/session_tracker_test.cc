@@ -14,6 +14,7 @@
 #include "tests/test_util.h"
 
 using namespace tsync::tracker;
+using tsync::Result;
 using tsync::Status;
 using tsync::testing::AppendFile;
 using tsync::testing::TempDir;
@@ -355,6 +356,38 @@ TEST_CASE("checkpoints round-trip and are written 0600 in a 0700 directory", "[c
   CHECK(b.acked_at == a.acked_at);
 }
 
+TEST_CASE("a checkpoint keeps the session's init metadata, and drops one that is not a small object",
+          "[checkpoint]") {
+  Fixture fx;
+  WriteFile(fx.transcript, "{\"n\":1}\n");
+  auto t = fx.MakeTracker();
+  fx.SyncAll(t);
+  REQUIRE(t.Snapshot().files.size() == 1);
+  CHECK(t.Snapshot().metadata_json.empty());
+  CHECK(SerializeCheckpoint(t.Snapshot()).find("metadata") == std::string::npos);
+  t.set_metadata_json(R"({"cwd":"/home/u/p","git_info":{"branch":"main"}})");
+  std::string text = SerializeCheckpoint(t.Snapshot());
+  Result<Checkpoint> parsed = ParseCheckpoint(text);
+  REQUIRE(parsed.ok());
+  CHECK(parsed->metadata_json == R"({"cwd":"/home/u/p","git_info":{"branch":"main"}})");
+  auto restored = fx.MakeTracker();
+  restored.Restore(*parsed);
+  CHECK(restored.metadata_json() == t.metadata_json());
+
+  // Only a cache of what git said: a bad value is dropped, the rest loads.
+  const std::string marker = R"("metadata":{"cwd":"/home/u/p","git_info":{"branch":"main"}})";
+  REQUIRE(text.find(marker) != std::string::npos);
+  for (const std::string& bad : {std::string(R"("metadata":"a string")"), std::string(R"("metadata":[1,2])"),
+                                 R"("metadata":{"pad":")" + std::string(kMaxCheckpointMetadata, 'x') + R"("})"}) {
+    std::string tampered = text;
+    tampered.replace(tampered.find(marker), marker.size(), bad);
+    Result<Checkpoint> loaded = ParseCheckpoint(tampered);
+    REQUIRE(loaded.ok());
+    CHECK(loaded->metadata_json.empty());
+    CHECK(loaded->files.size() == 1);
+  }
+}
+
 TEST_CASE("a missing, empty, corrupt or foreign checkpoint is ignored with a reason", "[checkpoint]") {
   TempDir dir;
   std::string state = dir / "state";
@@ -407,7 +440,7 @@ TEST_CASE("a missing, empty, corrupt or foreign checkpoint is ignored with a rea
 
 TEST_CASE("hostile session ids never become checkpoint paths", "[checkpoint]") {
   TempDir dir;
-  Checkpoint cp{"../../etc/x", "", {}};
+  Checkpoint cp{"../../etc/x", "", {}, ""};
   auto st = SaveCheckpoint(dir / "state", cp);
   CHECK_FALSE(st.ok());
   CHECK(st.kind() == Status::Kind::kInvalidInput);

@@ -34,6 +34,7 @@ std::string SerializeCheckpoint(const Checkpoint& cp) {
   w.Key("version").Int(kCheckpointVersion);
   w.Key("session_id").String(cp.session_id);
   w.Key("backend_session_id").String(cp.backend_session_id);
+  if (!cp.metadata_json.empty()) w.Key("metadata").Raw(cp.metadata_json);
   w.Key("files").BeginArray();
   for (const TrackedFile& f : cp.files) {
     const FilePosition& p = f.pos;
@@ -166,6 +167,12 @@ Result<Checkpoint> ParseCheckpoint(std::string_view json) {
   if (r.error.empty() && r.obj["files"].get_array().get(files)) r.error = "checkpoint.files must be an array";
   if (!r.error.empty()) return Status::Corrupt(r.error);
   if (!IsValidSessionId(cp.session_id)) return Status::Corrupt("session_id is not a valid session id");
+  // Only a cache of what git said: a bad one is dropped, not fatal.
+  object metadata;
+  if (r.obj["metadata"].get_object().get(metadata) == simdjson::SUCCESS) {
+    std::string minified = simdjson::minify(metadata);
+    if (minified.size() <= kMaxCheckpointMetadata) cp.metadata_json = std::move(minified);
+  }
   size_t index = 0;
   for (element el : files) {
     Result<TrackedFile> f = ParseFile(el, index++);

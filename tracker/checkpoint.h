@@ -13,6 +13,7 @@
 // Thread-safety: free functions; one writer per session (the engine).
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <vector>
@@ -28,7 +29,14 @@ struct Checkpoint {
   std::string session_id;          // Claude Code session id (the backend's external_id)
   std::string backend_session_id;  // the server's UUID from /sync/init ("" before the first init)
   std::vector<TrackedFile> files;
+  /// The session's /sync/init metadata (a JSON object: cwd, git_info, host),
+  /// kept once it is settled so git runs once per session, not once per
+  /// `tsync save`. "" until then; a stored value that is not an object of at
+  /// most kMaxCheckpointMetadata bytes is dropped on load (git runs again).
+  std::string metadata_json;
 };
+
+inline constexpr size_t kMaxCheckpointMetadata = 64 * 1024;
 
 /// True for session ids safe to use in a path: [A-Za-z0-9_-]{1,128}.
 bool IsValidSessionId(std::string_view id);

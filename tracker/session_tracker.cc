@@ -34,6 +34,7 @@ SessionTracker::SessionTracker(SessionLocation location, ChunkOptions options)
 void SessionTracker::Restore(const Checkpoint& checkpoint) {
   if (checkpoint.session_id != location_.session_id) return;
   backend_session_id_ = checkpoint.backend_session_id;
+  metadata_json_ = checkpoint.metadata_json;
   for (const TrackedFile& f : checkpoint.files) {
     if (Tracks(f.path, f.base_name)) continue;
     files_.push_back(f);
@@ -41,7 +42,7 @@ void SessionTracker::Restore(const Checkpoint& checkpoint) {
 }
 
 Checkpoint SessionTracker::Snapshot() const {
-  return Checkpoint{location_.session_id, backend_session_id_, files_};
+  return Checkpoint{location_.session_id, backend_session_id_, files_, metadata_json_};
 }
 
 bool SessionTracker::Tracks(const std::string& path, const std::string& base_name) const {

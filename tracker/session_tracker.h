@@ -59,6 +59,9 @@ class SessionTracker {
 
   const std::string& backend_session_id() const { return backend_session_id_; }
   void set_backend_session_id(std::string id) { backend_session_id_ = std::move(id); }
+  /// The session's settled init metadata (Checkpoint::metadata_json).
+  const std::string& metadata_json() const { return metadata_json_; }
+  void set_metadata_json(std::string json) { metadata_json_ = std::move(json); }
 
   /// Tracks the transcript and every agent file discovered so far (workflow
   /// files only when `include_workflows`). Returns how many were added.
@@ -88,6 +91,7 @@ class SessionTracker {
   SessionLocation location_;
   ChunkOptions options_;
   std::string backend_session_id_;
+  std::string metadata_json_;
   std::vector<TrackedFile> files_;
   AgentDiscovery discovery_;
 };
