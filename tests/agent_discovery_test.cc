@@ -245,6 +245,36 @@ TEST_CASE("old layout: agent files beside the session, matched by sessionId", "[
   CHECK(Names(d.Poll()) == std::vector<std::string>{"agent-aref0001.jsonl"});
 }
 
+TEST_CASE("old layout: sessions sharing a project each get exactly their own agent files", "[discovery]") {
+  // What one session learnt about a file's owner serves the others (one
+  // read per file per process), and a replaced file is asked again.
+  TempDir dir;
+  const std::vector<std::string> sessions = {kSession, kOtherSession, "77777777-6666-4555-8444-333333333333"};
+  for (size_t s = 0; s < sessions.size(); ++s) {
+    WriteFile(dir / (sessions[s] + ".jsonl"), "{\"type\":\"user\"}\n");
+    for (int a = 0; a < 2; ++a) {
+      const std::string id = "own" + std::to_string(s) + "ag" + std::to_string(a);
+      WriteFile(dir / ("agent-" + id + ".jsonl"), AgentLine(id, sessions[s]) + "\n");
+    }
+  }
+  for (int round = 0; round < 2; ++round) {
+    for (size_t s = 0; s < sessions.size(); ++s) {
+      AgentDiscovery d(dir.path(), sessions[s]);
+      const std::string own = "agent-own" + std::to_string(s);
+      CHECK(Names(d.Poll()) == std::vector<std::string>{own + "ag0.jsonl", own + "ag1.jsonl"});
+    }
+  }
+  // own0ag1 now belongs to the third session: a new inode, so every
+  // discovery reads it again.
+  WriteFile(dir / "tmp", AgentLine("own0ag1", sessions[2]) + "\n");
+  REQUIRE(std::rename((dir / "tmp").c_str(), (dir / "agent-own0ag1.jsonl").c_str()) == 0);
+  AgentDiscovery first(dir.path(), sessions[0]);
+  CHECK(Names(first.Poll()) == std::vector<std::string>{"agent-own0ag0.jsonl"});
+  AgentDiscovery third(dir.path(), sessions[2]);
+  CHECK(Names(third.Poll()) ==
+        std::vector<std::string>{"agent-own0ag1.jsonl", "agent-own2ag0.jsonl", "agent-own2ag1.jsonl"});
+}
+
 TEST_CASE("hostile ids are rejected, counted and never become paths", "[discovery]") {
   TempDir dir;
   WriteFile(dir / "etc/passwd", "root:x:0:0\n");

@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <mutex>
 #include <optional>
 #include <system_error>
 
@@ -390,7 +391,44 @@ void AgentDiscovery::Take(const Candidate& c, const std::string& canonical,
   out->push_back(DiscoveredFile{canonical, c.file_name, c.type, c.workflow});
 }
 
-// Cached per (path, dev, inode): other sessions' agent files are read once, not every Poll().
+namespace {
+
+// The session an old-layout agent file belongs to, shared by every
+// AgentDiscovery of the process: `tsync save --all` discovers each session of
+// a project in turn, and each would otherwise open and parse the head of every
+// agent file beside it. Keyed by canonical path and (dev, inode): a file's
+// first sessionId never changes, and a replaced file is another inode.
+class SharedOwners {
+ public:
+  std::optional<std::string> Find(const std::string& canonical, uint64_t dev, uint64_t ino) {
+    std::lock_guard lock(mu_);
+    auto it = owners_.find(canonical);
+    if (it == owners_.end() || it->second.dev != dev || it->second.ino != ino) return std::nullopt;
+    return it->second.session_id;
+  }
+  void Put(const std::string& canonical, uint64_t dev, uint64_t ino, std::string session_id) {
+    std::lock_guard lock(mu_);
+    owners_[canonical] = Owner{dev, ino, std::move(session_id)};
+  }
+
+ private:
+  struct Owner {
+    uint64_t dev, ino;
+    std::string session_id;  // "" when the head names none (it is nobody's)
+  };
+  std::mutex mu_;
+  std::unordered_map<std::string, Owner> owners_;  // guarded by mu_
+};
+
+SharedOwners& Owners() {
+  static SharedOwners owners;
+  return owners;
+}
+
+}  // namespace
+
+// Cached per (path, dev, inode): other sessions' agent files are read once, not every Poll(),
+// and once per process whichever session reads them first (SharedOwners).
 // An undecided file (no complete line with a sessionId yet) is re-read only when it grows.
 bool AgentDiscovery::OldLayoutMatches(const std::string& path, const std::string& canonical,
                                       const FileId& id) {
@@ -399,12 +437,20 @@ bool AgentDiscovery::OldLayoutMatches(const std::string& path, const std::string
     if (v.state != Probe::kUndecided) return v.state == Probe::kMatch;
     if (v.id.size == id.size) return false;
   }
-  v = ProbeVerdict{id, ProbeSessionId(canonical, id)};
+  Probe state = Probe::kUndecided;
+  if (std::optional<std::string> owner = Owners().Find(canonical, id.dev, id.ino)) {
+    state = *owner == session_id_ ? Probe::kMatch : Probe::kOther;
+  } else {
+    std::string found;
+    state = ProbeSessionId(canonical, id, &found);
+    if (state != Probe::kUndecided) Owners().Put(canonical, id.dev, id.ino, std::move(found));
+  }
+  v = ProbeVerdict{id, state};
   return v.state == Probe::kMatch;
 }
 
 AgentDiscovery::Probe AgentDiscovery::ProbeSessionId(const std::string& canonical,
-                                                      const FileId& id) {
+                                                      const FileId& id, std::string* owner) {
   UniqueFd fd(::open(canonical.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
   struct stat st {};
   if (!fd.valid() || ::fstat(fd.get(), &st) != 0 || static_cast<uint64_t>(st.st_ino) != id.ino) {
@@ -425,9 +471,9 @@ AgentDiscovery::Probe AgentDiscovery::ProbeSessionId(const std::string& canonica
           root["sessionId"].get(session)) {
         continue;
       }
-      bool match = session == session_id_;
+      owner->assign(session);
       parser_->MaybeShrink();
-      return match ? Probe::kMatch : Probe::kOther;
+      return *owner == session_id_ ? Probe::kMatch : Probe::kOther;
     }
     if (*n < window) return Probe::kUndecided;  // wait for the first complete line
   }

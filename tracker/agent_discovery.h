@@ -22,7 +22,8 @@
 // A symlink whose target is a regular file inside the project directory is
 // accepted and reported by its canonical path; the session's own transcript
 // and any file already reported are never reported again under another name.
-// Thread-safety: single-owner; not thread-safe.
+// Thread-safety: single-owner; not thread-safe. Instances on several threads
+// are fine: what they share (the owners of old-layout files) is locked.
 #pragma once
 
 #include <cstdint>
@@ -98,7 +99,8 @@ class AgentDiscovery {
   Resolution Resolve(const std::string& path, std::string* canonical, FileId* id);
   void Take(const Candidate& c, const std::string& canonical, std::vector<DiscoveredFile>* out);
   bool OldLayoutMatches(const std::string& path, const std::string& canonical, const FileId& id);
-  Probe ProbeSessionId(const std::string& canonical, const FileId& id);
+  /// The file's first sessionId into `owner` ("" when its head names none).
+  Probe ProbeSessionId(const std::string& canonical, const FileId& id, std::string* owner);
 
   std::string project_dir_;
   std::string session_id_;
