@@ -259,8 +259,17 @@ double RefServer::CpuSoFar() const {
 
 std::string RefServer::url() const { return "http://127.0.0.1:" + std::to_string(port_); }
 
+Status SyncFilesystem(const std::string& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return Status::Errno("open " + dir, errno);
+  const int rc = ::syncfs(fd);
+  const int err = errno;
+  ::close(fd);
+  return rc == 0 ? Status::Ok() : Status::Errno("syncfs " + dir, err);
+}
+
 void DropDatabase(const std::string& db) {
-  for (const char* suffix : {"", "-wal", "-shm"}) ::unlink((db + suffix).c_str());
+  for (const char* suffix : {"", "-wal", "-shm", "-journal"}) ::unlink((db + suffix).c_str());
 }
 
 // --- keys, files, the client's side of the wire ---

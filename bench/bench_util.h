@@ -149,7 +149,12 @@ class RefServer {
   int port_ = 0;
 };
 
-/// Removes a SQLite database and its -wal/-shm files.
+/// Writes every dirty page of the filesystem holding `dir` to disk (syncfs):
+/// a phase that starts right after gigabytes were written would otherwise
+/// share the CPUs with the kernel's writeback of them.
+Status SyncFilesystem(const std::string& dir);
+
+/// Removes a SQLite database and its -wal/-shm/-journal files.
 void DropDatabase(const std::string& db);
 
 /// "cfb_bench_" + 32 random hex digits.

@@ -346,9 +346,12 @@ Result<Phase> RunTsync(const World& w, const std::string& claude_dir, std::vecto
   return PhaseOf(*run, server1 - server0);
 }
 
+/// Every phase starts on a quiet disk (nothing left for writeback) with a
+/// fresh refserver.
 Status StartServer(RefServer& server, const World& w, const std::string& name) {
   const std::string db = w.dir + "/" + name + ".db";
   tsync::bench::DropDatabase(db);
+  if (Status s = tsync::bench::SyncFilesystem(w.dir); !s.ok()) return s;
   return server.Start(db, w.keys_path);
 }
 
@@ -713,6 +716,9 @@ int Run(const Flags& flags) {
   if (!w.ok()) return Fail("cannot prepare the scratch directory", w.status());
   auto corpora = Generate(*w, flags);
   if (!corpora.ok()) return Fail("cannot generate sessions", corpora.status());
+  const auto synced_at = Clock::now();
+  if (Status s = tsync::bench::SyncFilesystem(w->dir); !s.ok()) return Fail("cannot sync the corpus to disk", s);
+  std::printf("corpus written to disk (syncfs) in %.1f s, not timed\n", Seconds(synced_at, Clock::now()));
   const auto& [corpus, big] = *corpora;
   std::printf("tsync: %s\nrefserver: %s\neach phase: a fresh refserver (empty database) on 127.0.0.1\n",
               TSYNC_BINARY, flags.refserver.c_str());
