@@ -387,6 +387,26 @@ TEST_CASE("a chunk body written in many pieces arrives byte-exact, compressed or
   }
 }
 
+TEST_CASE("a chunk whose encoded size was given wrong is refused before sending, compressed or not", "[client]") {
+  // lines_encoded_size comes from the caller (the engine's chunk budget); a
+  // wrong one must never put a truncated or overlong body on the wire.
+  std::vector<std::string> storage{std::string(2000, 'a'), std::string(10, 'b')};
+  for (size_t lines : {size_t{1}, size_t{2}}) {  // 2 KiB: zstd; a few bytes: plain
+    DYNAMIC_SECTION("lines " << lines) {
+      std::vector<std::string_view> views(storage.begin() + (lines == 1 ? 1 : 0), storage.end());
+      for (long skew : {-3L, 5L}) {
+        Harness h;
+        ChunkRequest chunk = SmallChunk(views);
+        chunk.lines_encoded_size = static_cast<size_t>(static_cast<long>(tsync::tracker::EncodedLinesSize(views)) + skew);
+        auto reply = h.client->SendChunk(chunk);
+        REQUIRE_FALSE(reply.ok());
+        CHECK(reply.error().message.find("were announced; nothing was sent") != std::string::npos);
+        CHECK(h.server.requests().empty());
+      }
+    }
+  }
+}
+
 TEST_CASE("small chunk and event bodies go uncompressed, large event zstd", "[client]") {
   Harness h;
   std::vector<std::string_view> lines{R"({"a":1})"};

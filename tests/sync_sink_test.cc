@@ -269,4 +269,50 @@ TEST_CASE("backend — chunks sent from several threads are on the wire side by 
   }
 }
 
+TEST_CASE("backend — a pool that cannot make another client fails that call only", "[backend]") {
+  // The one client is busy on a slow write; a second call at that moment
+  // needs a new client, the factory refuses, and the call says why. The
+  // first call and the pool go on.
+  RefServer server({"--delay-ms", "1500"});
+  config::Config config;
+  config.backend_url = server.url();
+  config.api_key = "k1";
+  auto client = SyncClient::Create(config);
+  REQUIRE(client.ok());
+  int made = 0;
+  SyncSink sink(std::move(client.value()), [&made]() -> Result<std::unique_ptr<SyncClient>> {
+    ++made;
+    return Status::Config("no more clients here");
+  });
+  Result<InitResult> init = sink.Init(Info());
+  REQUIRE(init.ok());
+  const std::vector<std::string> lines = Lines(10);
+  std::vector<std::string_view> views(lines.begin(), lines.end());
+  Result<ChunkOutcome> slow = Status::Internal("not sent");
+  std::thread first([&] {
+    slow = sink.AppendChunk({init->session_id, "a.jsonl", FileType::kTranscript, 1, views, std::nullopt, std::nullopt});
+  });
+  // Wait until the server holds the first chunk (it stays 1.5 s).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (testing::PeakChunksInFlight(server.port()) < 1 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  REQUIRE(testing::PeakChunksInFlight(server.port()) == 1);
+  Result<ChunkOutcome> refused =
+      sink.AppendChunk({init->session_id, "b.jsonl", FileType::kTranscript, 1, views, std::nullopt, std::nullopt});
+  first.join();
+  CHECK(made == 1);
+  CHECK(refused.status().kind() == Status::Kind::kConfig);
+  CHECK(refused.status().message() == "no more clients here");
+  REQUIRE(slow.ok());
+  CHECK(slow->accepted());
+  // The pool still serves: the idle client takes the next call.
+  Result<ChunkOutcome> later =
+      sink.AppendChunk({init->session_id, "b.jsonl", FileType::kTranscript, 1, views, std::nullopt, std::nullopt});
+  REQUIRE(later.ok());
+  CHECK(later->accepted());
+  CHECK(made == 1);
+  CHECK(testing::TotalViolations(server.port()) == 0);
+}
+
 }  // namespace tsync::uploader

@@ -195,6 +195,17 @@ std::string HttpTransport::Escape(std::string_view text) {
   return out;
 }
 
+namespace {
+
+// A streamed body that came to another size than announced: a bug in its
+// writer (the size is computed apart from the bytes); nothing is sent.
+Status StreamedSizeMismatch(size_t written, size_t announced) {
+  return Status::Internal("the request body came to " + std::to_string(written) + " bytes where " +
+                          std::to_string(announced) + " were announced; nothing was sent (a tsync bug: please report it)");
+}
+
+}  // namespace
+
 Result<std::string_view> HttpTransport::Compress(const HttpRequest& request, std::unique_ptr<char[]>* frame) {
   if (zstd_ == nullptr) zstd_ = ZSTD_createCCtx();
   if (zstd_ == nullptr) return Status::Internal("zstd: out of memory creating a compression context");
@@ -211,8 +222,8 @@ Result<std::string_view> HttpTransport::Compress(const HttpRequest& request, std
     return std::string_view(frame->get(), n);
   }
   // A streamed body is compressed piece by piece as it is written. The size
-  // is pledged: a writer that strays from body_size fails here, not on the
-  // server.
+  // is pledged and counted: a writer that strays from body_size fails here,
+  // not on the server.
   ZSTD_CCtx_reset(z, ZSTD_reset_session_only);
   ZSTD_CCtx_setParameter(z, ZSTD_c_compressionLevel, kZstdLevel);
   ZSTD_CCtx_setPledgedSrcSize(z, size);
@@ -234,9 +245,15 @@ Result<std::string_view> HttpTransport::Compress(const HttpRequest& request, std
       }
     }
   };
+  size_t written = 0;
   request.write_body([&](std::string_view piece) {
+    written += piece.size();
     if (failed == nullptr) feed(piece, ZSTD_e_continue);
   });
+  if (written != size) {
+    ZSTD_CCtx_reset(z, ZSTD_reset_session_only);
+    return StreamedSizeMismatch(written, size);
+  }
   if (failed == nullptr) feed({}, ZSTD_e_end);
   if (failed != nullptr) {
     ZSTD_CCtx_reset(z, ZSTD_reset_session_only);
@@ -271,10 +288,7 @@ Result<HttpResponse> HttpTransport::Send(HttpRequest& request) {
     request.body.emplace();
     request.body->reserve(request.body_size);
     request.write_body([&request](std::string_view piece) { request.body->append(piece); });
-    if (request.body->size() != request.body_size) {
-      return Status::Internal("a streamed body of " + std::to_string(request.body->size()) + " bytes was announced as " +
-                              std::to_string(request.body_size));
-    }
+    if (request.body->size() != request.body_size) return StreamedSizeMismatch(request.body->size(), request.body_size);
   }
   if (request.body || streamed) {
     headers.Add("Content-Type: application/json");
