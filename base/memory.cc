@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <mutex>
 #include <vector>
 
 namespace tsync {
@@ -58,7 +59,131 @@ int ReleaseFileMappings() {
   return released;
 }
 
+// The idle pooled buffers. Never destroyed: buffers may be given back from
+// other threads' exit paths after static destruction began.
+struct BufferPool {
+  struct Idle {
+    char* data;
+    size_t capacity;
+  };
+  std::mutex mu;
+  std::vector<Idle> idle;  // at most PooledBuffer::kMaxIdle
+};
+
+BufferPool& Pool() {
+  static auto* pool = new BufferPool;
+  return *pool;
+}
+
 }  // namespace
+
+// The size class a request is served from: powers of two from 1 MiB (a
+// 14 MiB read block and a 15 MiB one share a buffer; the pages past what is
+// written are never touched), 64 KiB steps below.
+size_t SizeClass(size_t capacity) {
+  constexpr size_t kLarge = size_t{1} << 20, kStep = size_t{64} << 10;
+  if (capacity <= kLarge) return (capacity + kStep - 1) / kStep * kStep;
+  size_t c = kLarge;
+  while (c < capacity) c <<= 1;
+  return c;
+}
+
+PooledBuffer::PooledBuffer(size_t capacity) {
+  if (capacity == 0) return;
+  const size_t size = SizeClass(capacity);
+  {
+    BufferPool& pool = Pool();
+    std::lock_guard lock(pool.mu);
+    for (auto it = pool.idle.begin(); it != pool.idle.end(); ++it) {
+      if (it->capacity == size) {
+        data_ = it->data;
+        capacity_ = it->capacity;
+        pool.idle.erase(it);
+        return;
+      }
+    }
+  }
+  data_ = new char[size];
+  capacity_ = size;
+}
+
+PooledBuffer::~PooledBuffer() { GiveBack(); }
+
+PooledBuffer::PooledBuffer(PooledBuffer&& other) noexcept : data_(other.data_), capacity_(other.capacity_) {
+  other.data_ = nullptr;
+  other.capacity_ = 0;
+}
+
+PooledBuffer& PooledBuffer::operator=(PooledBuffer&& other) noexcept {
+  if (this != &other) {
+    GiveBack();
+    data_ = other.data_;
+    capacity_ = other.capacity_;
+    other.data_ = nullptr;
+    other.capacity_ = 0;
+  }
+  return *this;
+}
+
+void PooledBuffer::GiveBack() {
+  if (data_ == nullptr) return;
+  char* drop = data_;
+  if (capacity_ > kKeepResident) {
+    // Only the first kKeepResident bytes stay resident while idle: the
+    // kernel takes the pages past them back (they read as zeros next time;
+    // the contents are unspecified anyway).
+    const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+    const uintptr_t from = (reinterpret_cast<uintptr_t>(data_) + kKeepResident + page - 1) / page * page;
+    const uintptr_t to = (reinterpret_cast<uintptr_t>(data_) + capacity_) / page * page;
+    if (to > from) ::madvise(reinterpret_cast<void*>(from), to - from, MADV_DONTNEED);
+  }
+  {
+    BufferPool& pool = Pool();
+    std::lock_guard lock(pool.mu);
+    static_assert(kMaxIdle > 0);
+    if (pool.idle.size() < static_cast<size_t>(kMaxIdle)) {
+      pool.idle.push_back({data_, capacity_});
+      drop = nullptr;
+    } else {
+      // Full: the smallest of the idle ones and this one is freed.
+      auto smallest = pool.idle.begin();
+      for (auto it = pool.idle.begin(); it != pool.idle.end(); ++it) {
+        if (it->capacity < smallest->capacity) smallest = it;
+      }
+      if (smallest->capacity < capacity_) {
+        drop = smallest->data;
+        *smallest = {data_, capacity_};
+      }
+    }
+  }
+  delete[] drop;
+  data_ = nullptr;
+  capacity_ = 0;
+}
+
+int PooledBuffer::IdleCount() {
+  BufferPool& pool = Pool();
+  std::lock_guard lock(pool.mu);
+  return static_cast<int>(pool.idle.size());
+}
+
+size_t PooledBuffer::IdleBytes() {
+  BufferPool& pool = Pool();
+  std::lock_guard lock(pool.mu);
+  size_t total = 0;
+  for (const auto& b : pool.idle) total += b.capacity;
+  return total;
+}
+
+void PooledBuffer::ReleaseIdle() {
+  std::vector<BufferPool::Idle> released;
+  {
+    BufferPool& pool = Pool();
+    std::lock_guard lock(pool.mu);
+    released.swap(pool.idle);
+  }
+  for (const auto& b : released) delete[] b.data;
+}
 
 void KeepLargeBuffersOutOfHeap() {
 #if defined(__GLIBC__)
@@ -78,6 +203,7 @@ uint64_t ResidentBytes() {
 MemoryRelease ReleaseIdleMemory() {
   MemoryRelease r;
   r.rss_before = ResidentBytes();
+  PooledBuffer::ReleaseIdle();
 #if defined(__GLIBC__)
   ::malloc_trim(0);
 #endif

@@ -2,6 +2,7 @@
 // that measure it, and the memory a long-lived idle process hands back.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 namespace tsync {
@@ -13,6 +14,49 @@ namespace tsync {
 /// upload's RSS creeps up by tens of MiB. Call first thing in main().
 void KeepLargeBuffersOutOfHeap();
 
+/// A large byte buffer (a chunk's read block, a compressed request body)
+/// taken from a small process-wide pool of idle ones, and given back to it
+/// when destroyed. A fresh 14 MiB buffer is mapped, page-faulted and zeroed
+/// by the kernel page by page as it fills, and unmapped again when freed:
+/// about 6% of `save --all`'s CPU went there. Buffers come in size classes
+/// (powers of two from 1 MiB) and a request is served only from its own
+/// class. An idle buffer keeps at most its first kKeepResident bytes
+/// resident (the rest is handed back with MADV_DONTNEED), and at most
+/// kMaxIdle buffers wait in the pool (the smallest make way): `save --all`
+/// takes half the page faults for about 6 MiB more peak RSS. ReleaseIdleMemory
+/// empties the pool. The contents are uninitialised. Thread-safe; move-only.
+class PooledBuffer {
+ public:
+  static constexpr int kMaxIdle = 6;
+  static constexpr size_t kKeepResident = size_t{2} << 20;
+
+  PooledBuffer() = default;
+  /// A buffer of at least `capacity` bytes (capacity 0: none); capacity()
+  /// tells its real size.
+  explicit PooledBuffer(size_t capacity);
+  ~PooledBuffer();
+  PooledBuffer(PooledBuffer&& other) noexcept;
+  PooledBuffer& operator=(PooledBuffer&& other) noexcept;
+  PooledBuffer(const PooledBuffer&) = delete;
+  PooledBuffer& operator=(const PooledBuffer&) = delete;
+
+  char* data() const { return data_; }
+  size_t capacity() const { return capacity_; }
+  explicit operator bool() const { return data_ != nullptr; }
+
+  /// Idle buffers in the pool and their capacity in bytes (for tests).
+  static int IdleCount();
+  static size_t IdleBytes();
+  /// Frees every idle buffer.
+  static void ReleaseIdle();
+
+ private:
+  void GiveBack();
+
+  char* data_ = nullptr;
+  size_t capacity_ = 0;
+};
+
 /// What ReleaseIdleMemory did, in bytes of this process's resident set.
 struct MemoryRelease {
   uint64_t rss_before = 0;
@@ -21,7 +65,7 @@ struct MemoryRelease {
 };
 
 /// For a process about to sit idle (the watcher between a session's
-/// writes): returns the heap's free pages to the system (malloc_trim) and
+/// writes): frees the idle pooled buffers, returns the heap's free pages to the system (malloc_trim) and
 /// unmaps the resident pages of its read-only file mappings — the binary's
 /// and libraries' code and tables, mostly start-up work touched once
 /// (MADV_DONTNEED). Those pages equal the file's bytes and stay in the page

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <memory>
 #include <random>
+#include <vector>
 
 #include "base/fs.h"
 #include "base/json.h"
@@ -316,4 +317,61 @@ TEST_CASE("ReleaseIdleMemory unmaps clean read-only file pages and keeps every p
   CHECK(std::all_of(written.data + 4096, written.data + 4096 + 8192, [](unsigned char c) { return c == 'w'; }));
   CHECK(std::memcmp(written.data, bytes.data(), 4096) == 0);
   CHECK(std::memcmp(written.data + 12288, bytes.data() + 12288, (1u << 20) - 12288) == 0);
+}
+
+TEST_CASE("PooledBuffer serves a size class from the pool, keeps an idle buffer's first pages resident only",
+          "[base][memory]") {
+  PooledBuffer::ReleaseIdle();
+  REQUIRE(PooledBuffer::IdleCount() == 0);
+
+  // A 15 MiB request is served from the 16 MiB class, fully writable.
+  PooledBuffer a(15u << 20);
+  REQUIRE(a);
+  REQUIRE(a.capacity() >= (15u << 20));
+  std::memset(a.data(), 'a', a.capacity());
+  char* const first = a.data();
+
+  const uint64_t written = ResidentBytes();
+  a = PooledBuffer();  // given back: idle, trimmed to its first kKeepResident bytes
+  CHECK(PooledBuffer::IdleCount() == 1);
+  const uint64_t idle = ResidentBytes();
+  INFO("resident written " << written << ", idle " << idle);
+  REQUIRE(written > idle);
+  CHECK(written - idle >= (12u << 20));
+  // The kept prefix is still the bytes written.
+  CHECK(std::all_of(first, first + PooledBuffer::kKeepResident, [](char c) { return c == 'a'; }));
+
+  // The same class gets the same buffer back; another class does not.
+  PooledBuffer b(14u << 20);
+  CHECK(b.data() == first);
+  CHECK(PooledBuffer::IdleCount() == 0);
+  PooledBuffer small(100u << 10);
+  CHECK(small.data() != first);
+  CHECK(small.capacity() >= (100u << 10));
+  std::memset(small.data(), 's', 100u << 10);
+  b = PooledBuffer();
+  small = PooledBuffer();
+  CHECK(PooledBuffer::IdleCount() == 2);
+
+  // Moves hand the buffer over without giving it back.
+  PooledBuffer moved_from(1u << 20);
+  PooledBuffer moved(std::move(moved_from));
+  CHECK_FALSE(moved_from);
+  CHECK(moved);
+  CHECK(PooledBuffer::IdleCount() == 2);  // the 1 MiB class had none: a new buffer
+
+  // At most kMaxIdle wait; the smallest make way for larger ones.
+  {
+    std::vector<PooledBuffer> many;
+    for (int i = 0; i < PooledBuffer::kMaxIdle + 3; ++i) many.emplace_back(size_t{2} << 20);
+    many.emplace_back(size_t{32} << 20);
+  }
+  CHECK(PooledBuffer::IdleCount() == PooledBuffer::kMaxIdle);
+  CHECK(PooledBuffer::IdleBytes() >= (size_t{32} << 20));
+
+  // ReleaseIdleMemory empties the pool.
+  moved = PooledBuffer();
+  ReleaseIdleMemory();
+  CHECK(PooledBuffer::IdleCount() == 0);
+  CHECK(PooledBuffer::IdleBytes() == 0);
 }

@@ -81,9 +81,9 @@ class Reader {
 };
 
 Status Reader::Fill() {
-  if (!chunk_.raw) chunk_.raw = std::make_unique_for_overwrite<char[]>(cap_);
+  if (!chunk_.raw) chunk_.raw = PooledBuffer(cap_);
   size_t want = std::min(opt_.read_block, cap_ - filled_);
-  Result<size_t> n = PreadFull(fd_, chunk_.raw.get() + filled_, want, chunk_.start_offset + filled_);
+  Result<size_t> n = PreadFull(fd_, chunk_.raw.data() + filled_, want, chunk_.start_offset + filled_);
   if (!n.ok()) return Status::Io(std::string(opt_.log_name) + ": " + n.status().message());
   if (*n < want) eof_ = true;
   filled_ += *n;
@@ -114,7 +114,7 @@ std::string_view Reader::Sanitise(std::string_view line) {
 }
 
 Reader::Step Reader::TakeLine() {
-  char* buf = chunk_.raw.get();
+  char* buf = chunk_.raw.data();
   const char* nl = static_cast<const char*>(std::memchr(buf + scan_, '\n', filled_ - scan_));
   if (nl == nullptr) return Step::kNeedData;
   std::string_view raw(buf + scan_, static_cast<size_t>(nl - (buf + scan_)));
@@ -163,7 +163,7 @@ Result<bool> Reader::SkipOversizeLine() {
   Sha256 hash;
   uint64_t bytes = 0;
   uint64_t pos = chunk_.start_offset;
-  char* buf = chunk_.raw.get();
+  char* buf = chunk_.raw.data();
   size_t n = filled_;
   for (;;) {
     const char* nl = static_cast<const char*>(std::memchr(buf, '\n', n));

@@ -24,12 +24,12 @@
 
 #include <cstdint>
 #include <deque>
-#include <memory>
 #include <string>
 #include <span>
 #include <string_view>
 #include <vector>
 
+#include "base/memory.h"
 #include "base/status.h"
 
 namespace tsync::tracker {
@@ -85,10 +85,10 @@ struct Chunk {
   bool empty() const { return lines.empty(); }
   uint64_t last_line() const { return first_line + lines.size() - 1; }
 
-  // Backing storage for `lines`: heap blocks that do not move when the Chunk
-  // is moved (a std::string could keep a short line inline and leave the
-  // views dangling), and a deque whose elements never relocate.
-  std::unique_ptr<char[]> raw;
+  // Backing storage for `lines`: a pooled block that does not move when the
+  // Chunk is moved (a std::string could keep a short line inline and leave
+  // the views dangling), and a deque whose elements never relocate.
+  PooledBuffer raw;
   std::deque<std::string> rewritten;
 };
 

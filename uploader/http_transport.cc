@@ -206,7 +206,7 @@ Status StreamedSizeMismatch(size_t written, size_t announced) {
 
 }  // namespace
 
-Result<std::string_view> HttpTransport::Compress(const HttpRequest& request, std::unique_ptr<char[]>* frame) {
+Result<std::string_view> HttpTransport::Compress(const HttpRequest& request, PooledBuffer* frame) {
   if (zstd_ == nullptr) zstd_ = ZSTD_createCCtx();
   if (zstd_ == nullptr) return Status::Internal("zstd: out of memory creating a compression context");
   auto* z = static_cast<ZSTD_CCtx*>(zstd_);
@@ -215,11 +215,11 @@ Result<std::string_view> HttpTransport::Compress(const HttpRequest& request, std
   // Room for the worst case, left uninitialised: only the pages the frame
   // fills are ever touched.
   const size_t bound = ZSTD_compressBound(size);
-  frame->reset(new char[bound]);
+  *frame = PooledBuffer(bound);
   if (!streamed) {
-    const size_t n = ZSTD_compressCCtx(z, frame->get(), bound, request.body->data(), size, kZstdLevel);
+    const size_t n = ZSTD_compressCCtx(z, frame->data(), bound, request.body->data(), size, kZstdLevel);
     if (ZSTD_isError(n)) return Status::Internal(std::string("zstd compression failed: ") + ZSTD_getErrorName(n));
-    return std::string_view(frame->get(), n);
+    return std::string_view(frame->data(), n);
   }
   // A streamed body is compressed piece by piece as it is written. The size
   // is pledged and counted: a writer that strays from body_size fails here,
@@ -227,7 +227,7 @@ Result<std::string_view> HttpTransport::Compress(const HttpRequest& request, std
   ZSTD_CCtx_reset(z, ZSTD_reset_session_only);
   ZSTD_CCtx_setParameter(z, ZSTD_c_compressionLevel, kZstdLevel);
   ZSTD_CCtx_setPledgedSrcSize(z, size);
-  ZSTD_outBuffer out{frame->get(), bound, 0};
+  ZSTD_outBuffer out{frame->data(), bound, 0};
   const char* failed = nullptr;  // the first zstd error
   auto feed = [&](std::string_view piece, ZSTD_EndDirective mode) {
     ZSTD_inBuffer in{piece.data(), piece.size(), 0};
@@ -259,7 +259,7 @@ Result<std::string_view> HttpTransport::Compress(const HttpRequest& request, std
     ZSTD_CCtx_reset(z, ZSTD_reset_session_only);
     return Status::Internal(std::string("zstd compression failed: ") + failed);
   }
-  return std::string_view(frame->get(), out.pos);
+  return std::string_view(frame->data(), out.pos);
 }
 
 Result<HttpResponse> HttpTransport::Send(HttpRequest& request) {
@@ -275,7 +275,7 @@ Result<HttpResponse> HttpTransport::Send(HttpRequest& request) {
   // The bytes on the wire: the caller's body itself, or its zstd frame in
   // an uninitialised buffer (a 14 MiB body is never copied or zero-filled).
   std::string_view wire_body;
-  std::unique_ptr<char[]> compressed;
+  PooledBuffer compressed;
   HeaderList headers;
   if (!options_.api_key.empty()) headers.Add("Authorization: Bearer " + options_.api_key);
   headers.Add("User-Agent: " + options_.user_agent);

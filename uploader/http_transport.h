@@ -30,6 +30,7 @@
 #include <string>
 #include <string_view>
 
+#include "base/memory.h"
 #include "base/status.h"
 
 namespace tsync::uploader {
@@ -121,7 +122,7 @@ class HttpTransport {
  private:
   HttpTransport(TransportOptions options, void* curl);
   /// `request`'s body (or its streamed pieces) as one zstd frame in `frame`.
-  Result<std::string_view> Compress(const HttpRequest& request, std::unique_ptr<char[]>* frame);
+  Result<std::string_view> Compress(const HttpRequest& request, PooledBuffer* frame);
 
   TransportOptions options_;
   void* curl_;  // CURL*; kept opaque so curl.h stays inside uploader/*.cc

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "base/json.h"
+#include "base/memory.h"
 #include "tracker/chunk_reader.h"
 
 namespace tsync::uploader {
@@ -162,14 +163,14 @@ namespace {
 /// Gathers a body into pieces of about kBodyPiece bytes for a BodyPiece.
 class PieceWriter {
  public:
-  explicit PieceWriter(const BodyPiece& piece) : piece_(piece), buffer_(new char[kCapacity]) {}
+  explicit PieceWriter(const BodyPiece& piece) : piece_(piece), buffer_(kCapacity) {}
   PieceWriter(const PieceWriter&) = delete;
   PieceWriter& operator=(const PieceWriter&) = delete;
 
   void Append(std::string_view bytes) {
     if (used_ + bytes.size() > kCapacity) Flush();
     if (bytes.size() > kCapacity) return piece_(bytes);
-    std::memcpy(buffer_.get() + used_, bytes.data(), bytes.size());
+    std::memcpy(buffer_.data() + used_, bytes.data(), bytes.size());
     used_ += bytes.size();
   }
   void Append(char c) { Append(std::string_view(&c, 1)); }
@@ -179,7 +180,7 @@ class PieceWriter {
     while (!s.empty()) {
       const std::string_view segment = s.substr(0, kSegment);
       if (used_ + JsonEscapeRoom(segment.size()) > kCapacity) Flush();
-      used_ += WriteJsonEscaped(buffer_.get() + used_, segment);
+      used_ += WriteJsonEscaped(buffer_.data() + used_, segment);
       s.remove_prefix(segment.size());
     }
   }
@@ -188,7 +189,7 @@ class PieceWriter {
     if (used_ >= kBodyPiece) Flush();
   }
   void Flush() {
-    if (used_ > 0) piece_(std::string_view(buffer_.get(), used_));
+    if (used_ > 0) piece_(std::string_view(buffer_.data(), used_));
     used_ = 0;
   }
 
@@ -197,7 +198,7 @@ class PieceWriter {
   static constexpr size_t kCapacity = kBodyPiece + JsonEscapeRoom(kSegment);
 
   const BodyPiece& piece_;
-  std::unique_ptr<char[]> buffer_;  // uninitialised; only used_ bytes are written
+  PooledBuffer buffer_;  // uninitialised; only used_ bytes are written
   size_t used_ = 0;
 };
 
