@@ -79,6 +79,16 @@ std::string Str(const std::string& json, const char* ptr) {
   return std::string(v);
 }
 
+/// The number at JSON pointer `ptr` in `json` (an array: its size), or -1.
+int64_t Num(const std::string& json, const char* ptr) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element e;
+  if (parser.parse(json).at_pointer(ptr).get(e) != simdjson::SUCCESS) return -1;
+  if (e.is_array()) return static_cast<int64_t>(simdjson::dom::array(e).size());
+  int64_t v = -1;
+  return e.get(v) == simdjson::SUCCESS ? v : -1;
+}
+
 bool Has(const std::string& haystack, const std::string& needle) { return haystack.find(needle) != std::string::npos; }
 
 /// Files in `dir` whose names start with `prefix` and end with `suffix`.
@@ -192,12 +202,76 @@ void CheckLineForLine(const std::string& what, const std::vector<std::string>& l
   }
 }
 
-const std::vector<std::string> kHeadlessFlags = {
-    "--output-format", "json",
-    // Nothing may wait for a person: whatever would prompt is denied. The
-    // default script needs no permission (Agent asks none); a script using
-    // Bash or Edit must name them here.
-    "--permission-prompts", "none", "--allowedTools", "Agent"};
+/// `args` plus the flags of a headless run. Nothing may wait for a person:
+/// whatever would prompt is denied. The default script needs no permission
+/// (Agent asks none); a script using Bash or Edit must name them in
+/// `allowed_tools`.
+std::vector<std::string> Headless(std::vector<std::string> args, const std::string& allowed_tools = "Agent") {
+  args.insert(args.end(), {"--output-format", "json", "--permission-prompts", "none", "--allowedTools", allowed_tools});
+  return args;
+}
+
+/// tsync set up in the sandbox as a user would: its configuration in the
+/// private HOME (the key in a 0600 file, never on a command line or in an
+/// environment), syncing to `server`, and its hooks added to the sandbox's
+/// CLAUDE_CONFIG_DIR by `tsync hooks install`. Returns the environment to
+/// run tsync in.
+std::vector<std::string> InstallTsyncHooks(const ClaudeSandbox& box, const RefServer& server) {
+  WriteFile(box.home + "/.config/tsync/config.json",
+            R"({"backend_url": ")" + server.url() + R"(", "api_key": "k1"})" "\n", 0600);
+  const std::vector<std::string> tsync_env = {"HOME=" + box.home, "PATH=/usr/bin:/bin",
+                                              "CLAUDE_CONFIG_DIR=" + box.config_dir};
+  ProcessResult install = RunProcess({TSYNC_BINARY, "hooks", "install"}, tsync_env);
+  INFO("hooks install: " << install.out << install.err);
+  REQUIRE(install.exit_code == 0);
+  return tsync_env;
+}
+
+/// After Claude Code exited, the SessionEnd hook has asked the session's
+/// watcher to flush, send session_end and exit: waits (bounded) until it is
+/// gone, and checks that it ended well and left nothing pending.
+void CheckWatcherEnded(const ClaudeSandbox& box, const std::string& session, const char* what) {
+  const std::string state = box.home + "/.local/state/tsync";
+  const auto start = std::chrono::steady_clock::now();
+  const bool gone = WaitFor([&] { return WatcherProcesses(session).empty(); }, std::chrono::seconds(60));
+  std::printf("claude e2e (%s): the watcher was gone %.2f s after claude exited\n", what,
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  INFO("tsync log: " << ReadWholeFile(state + "/logs/tsync.log"));
+  REQUIRE(gone);
+  for (const agent::WatcherEntry& e : agent::ListWatcherEntries(state)) CHECK_FALSE(agent::WatcherLive(e));
+  std::optional<agent::WatcherEntry> watcher = agent::ReadWatcherEntry(state, session);
+  REQUIRE(watcher);
+  CHECK(watcher->state == agent::WatcherState::kDone);
+  CHECK(watcher->claude.pid > 0);  // it found the Claude Code process it belonged to
+  CHECK(watcher->last_error.empty());
+  CHECK_FALSE(agent::AnyPending(state));
+}
+
+/// The server holds exactly the session's `local_files`, each line for line
+/// (CheckLineForLine, counting redacted lines in `*redacted`), and `tsync
+/// verify` agrees. Returns every stored line, one per line.
+std::string CheckSessionSynced(const RefServer& server, const std::vector<std::string>& tsync_env,
+                               const std::string& session, const std::vector<std::string>& local_files,
+                               const std::vector<std::string>& secrets, size_t* redacted) {
+  std::map<std::string, std::vector<std::string>> stored = ServerFiles(server, session);
+  std::vector<std::string> names, expected;
+  for (const auto& [name, lines] : stored) names.push_back(name);
+  for (const std::string& f : local_files) expected.push_back(fs::path(f).filename().string());
+  std::sort(expected.begin(), expected.end());
+  CHECK(names == expected);
+  for (const std::string& f : local_files) {
+    const std::string name = fs::path(f).filename().string();
+    CheckLineForLine(name, Lines(f), stored[name], secrets, redacted);
+  }
+  ProcessResult verify = RunProcess({TSYNC_BINARY, "verify", session}, tsync_env);
+  INFO("verify: " << verify.out << verify.err);
+  CHECK(verify.exit_code == 0);
+  std::string all_stored;
+  for (const auto& [name, lines] : stored) {
+    for (const std::string& line : lines) all_stored += line + "\n";
+  }
+  return all_stored;
+}
 
 }  // namespace
 
@@ -209,9 +283,7 @@ TEST_CASE("claude e2e: a headless run writes the transcript and a subagent file 
   WriteFile(box.config_dir + "/settings.json", HookSettings(hooks));
   FakeAnthropic api(box.root / "requests.jsonl");
 
-  std::vector<std::string> args = {"-p", "hello"};
-  args.insert(args.end(), kHeadlessFlags.begin(), kHeadlessFlags.end());
-  ClaudeResult r = box.Run(claude, args, api.url());
+  ClaudeResult r = box.Run(claude, Headless({"-p", "hello"}), api.url());
   std::printf("claude e2e: claude -p took %.2f s\n", r.seconds);
   INFO("stdout: " << r.out << "\nstderr: " << r.err);
   REQUIRE_FALSE(r.timed_out);
@@ -289,8 +361,7 @@ TEST_CASE("claude e2e: --resume appends to the same transcript and fires Session
   ClaudeSandbox box;
   const std::string hooks = box.root / "hooks.jsonl";
   WriteFile(box.config_dir + "/settings.json", HookSettings(hooks));
-  std::vector<std::string> args = {"-p", "hello"};
-  args.insert(args.end(), kHeadlessFlags.begin(), kHeadlessFlags.end());
+  const std::vector<std::string> args = Headless({"-p", "hello"});
   std::string session, transcript;
   size_t lines_before = 0;
   {
@@ -303,9 +374,7 @@ TEST_CASE("claude e2e: --resume appends to the same transcript and fires Session
     lines_before = Lines(transcript).size();
   }
   FakeAnthropic api(box.root / "requests2.jsonl");  // a fresh script: the same three turns again
-  std::vector<std::string> resume = {"-p", "hello again", "--resume", session};
-  resume.insert(resume.end(), kHeadlessFlags.begin(), kHeadlessFlags.end());
-  ClaudeResult r = box.Run(claude, resume, api.url());
+  ClaudeResult r = box.Run(claude, Headless({"-p", "hello again", "--resume", session}), api.url());
   std::printf("claude e2e: claude -p --resume took %.2f s\n", r.seconds);
   INFO("stdout: " << r.out << "\nstderr: " << r.err);
   REQUIRE(r.exit_code == 0);
@@ -387,15 +456,7 @@ TEST_CASE("claude e2e: after tsync hooks install a real session with a subagent 
   if (claude.empty()) return;
   ClaudeSandbox box;
   RefServer server({"--lifecycle-events"});
-  // tsync's configuration lives in the private HOME; the key is in a 0600
-  // file, never on a command line or in an environment.
-  WriteFile(box.home + "/.config/tsync/config.json",
-            R"({"backend_url": ")" + server.url() + R"(", "api_key": "k1"})" "\n", 0600);
-  const std::vector<std::string> tsync_env = {"HOME=" + box.home, "PATH=/usr/bin:/bin",
-                                              "CLAUDE_CONFIG_DIR=" + box.config_dir};
-  ProcessResult install = RunProcess({TSYNC_BINARY, "hooks", "install"}, tsync_env);
-  INFO("hooks install: " << install.out << install.err);
-  REQUIRE(install.exit_code == 0);
+  const std::vector<std::string> tsync_env = InstallTsyncHooks(box, server);
   const std::string settings = ReadWholeFile(box.config_dir + "/settings.json");
   // Claude Code gives a SessionEnd hook ~1.5 s at exit unless it declares a timeout.
   CHECK(Has(settings, std::string(R"("command": ")") + TSYNC_BINARY + R"( hook session-end",)" "\n" +
@@ -406,10 +467,9 @@ TEST_CASE("claude e2e: after tsync hooks install a real session with a subagent 
   constexpr const char* kPromptSecret = "AKIAZ7QW3ERTYU5IOPL2";
   const std::vector<std::string> secrets = {kPromptSecret, kFakeAwsKey, kFakeGithubToken};
   FakeAnthropic api(box.root / "requests.jsonl");
-  std::vector<std::string> args = {"-p", std::string("hello. For the deploy, my AWS access key id is ") +
-                                             kPromptSecret + " — keep it safe."};
-  args.insert(args.end(), kHeadlessFlags.begin(), kHeadlessFlags.end());
-  ClaudeResult r = box.Run(claude, args, api.url());
+  ClaudeResult r = box.Run(
+      claude, Headless({"-p", std::string("hello. For the deploy, my AWS access key id is ") + kPromptSecret + " — keep it safe."}),
+      api.url());
   std::printf("claude e2e (live sync): claude -p took %.2f s\n", r.seconds);
   INFO("stdout: " << r.out << "\nstderr: " << r.err);
   REQUIRE_FALSE(r.timed_out);
@@ -417,50 +477,21 @@ TEST_CASE("claude e2e: after tsync hooks install a real session with a subagent 
   const std::string session = Str(r.out, "/session_id");
   REQUIRE(session.size() == 36);
 
-  // The SessionEnd hook asked the watcher to flush, send session_end and
-  // exit; it must be gone once that is done.
-  const std::string state = box.home + "/.local/state/tsync";
-  const auto start = std::chrono::steady_clock::now();
-  const bool gone = WaitFor([&] { return WatcherProcesses(session).empty(); }, std::chrono::seconds(60));
-  std::printf("claude e2e (live sync): the watcher was gone %.2f s after claude exited\n",
-              std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  INFO("tsync log: " << ReadWholeFile(state + "/logs/tsync.log"));
-  REQUIRE(gone);
-  for (const agent::WatcherEntry& e : agent::ListWatcherEntries(state)) CHECK_FALSE(agent::WatcherLive(e));
-  std::optional<agent::WatcherEntry> watcher = agent::ReadWatcherEntry(state, session);
-  REQUIRE(watcher);
-  CHECK(watcher->state == agent::WatcherState::kDone);
-  CHECK(watcher->claude.pid > 0);  // it found the Claude Code process it belonged to
-  CHECK(watcher->last_error.empty());
-  CHECK_FALSE(agent::AnyPending(state));
+  CheckWatcherEnded(box, session, "live sync");
 
   // The transcript and the subagent file, line for line.
   const std::string transcript = box.ProjectsDir() + "/" + session + ".jsonl";
   std::vector<std::string> agent_files = FilesIn(box.ProjectsDir() + "/" + session + "/subagents", "agent-", ".jsonl");
   REQUIRE(agent_files.size() == 1);
-  const std::string agent_name = fs::path(agent_files[0]).filename().string();
-  std::map<std::string, std::vector<std::string>> stored = ServerFiles(server, session);
-  std::vector<std::string> names;
-  for (const auto& [name, lines] : stored) names.push_back(name);
-  std::vector<std::string> expected = {agent_name, session + ".jsonl"};
-  std::sort(expected.begin(), expected.end());
-  CHECK(names == expected);
   bool prompt_planted = false;
   for (const std::string& line : Lines(transcript)) prompt_planted = prompt_planted || Has(line, kPromptSecret);
   CHECK(prompt_planted);
   size_t redacted = 0;
-  CheckLineForLine("transcript", Lines(transcript), stored[session + ".jsonl"], secrets, &redacted);
-  CheckLineForLine("subagent", Lines(agent_files[0]), stored[agent_name], secrets, &redacted);
+  const std::string all_stored =
+      CheckSessionSynced(server, tsync_env, session, {transcript, agent_files[0]}, secrets, &redacted);
   CHECK(redacted >= 3);  // the prompt, the subagent's report, the final reply
-  std::string all_stored;
-  for (const auto& [name, lines] : stored) {
-    for (const std::string& line : lines) all_stored += line + "\n";
-  }
   CHECK(Has(all_stored, "[REDACTED:aws-access-key-id]"));
   CHECK(Has(all_stored, "[REDACTED:github-pat]"));
-  ProcessResult verify = RunProcess({TSYNC_BINARY, "verify", session}, tsync_env);
-  INFO("verify: " << verify.out << verify.err);
-  CHECK(verify.exit_code == 0);
 
   // Events: one session_end, after the session's start and its one turn.
   std::vector<StoredEvent> events = StoredEvents(server, session);
@@ -477,6 +508,97 @@ TEST_CASE("claude e2e: after tsync hooks install a real session with a subagent 
   CHECK(events.back().type == "session_end");
   CHECK(Str(events.back().payload, "/session_id") == session);
   CHECK(!Str(events.back().payload, "/reason").empty());
+  CHECK(TotalViolations(server.port()) == 0);
+}
+
+TEST_CASE("claude e2e: after tsync hooks install a git commit made by a Bash tool call is linked to the session — "
+          "its github.com commit URL sent once, the tool not blocked, the transcript synced",
+          "[claude]") {
+  const std::string claude = ClaudeOrSkip();
+  if (claude.empty()) return;
+  ClaudeSandbox box;
+  RefServer server({"--lifecycle-events"});
+  const std::vector<std::string> tsync_env = InstallTsyncHooks(box, server);
+  const std::string settings = ReadWholeFile(box.config_dir + "/settings.json");
+  CHECK(Has(settings, R"("matcher": "Bash")"));
+  CHECK(Has(settings, std::string(R"("command": ")") + TSYNC_BINARY + R"( hook post-tool-use")"));
+
+  // The project is a git repository whose origin is on github.com (nothing
+  // is pushed: the remote is never contacted), with one commit already.
+  const std::vector<std::string> git_env = {"HOME=" + box.home, "PATH=/usr/bin:/bin"};
+  auto git = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"/usr/bin/git", "-C", box.project});
+    ProcessResult g = RunProcess(args, git_env);
+    INFO("git " << args[3] << ": " << g.out << g.err);
+    REQUIRE(g.exit_code == 0);
+    while (!g.out.empty() && g.out.back() == '\n') g.out.pop_back();
+    return g.out;
+  };
+  git({"init", "-q", "-b", "main"});
+  git({"config", "user.name", "TSYNC E2E"});
+  git({"config", "user.email", "e2e@example.com"});
+  git({"config", "commit.gpgsign", "false"});
+  git({"remote", "add", "origin", "https://github.com/acme/widgets.git"});
+  WriteFile(box.project + "/README", "widgets\n");
+  git({"add", "README"});
+  git({"commit", "-q", "-m", "initial"});
+  const std::string initial = git({"rev-parse", "HEAD"});
+
+  // The script: the main agent commits with one Bash call; its final reply
+  // comes only when the tool_result shows git's commit line.
+  FakeAnthropic api(box.root / "requests.jsonl", std::string(TSYNC_FAKE_ANTHROPIC_SCRIPTS) + "/commit_script.json");
+  ClaudeResult r = box.Run(claude, Headless({"-p", "commit the widget"}, "Bash"), api.url());
+  std::printf("claude e2e (commit link): claude -p took %.2f s\n", r.seconds);
+  INFO("stdout: " << r.out << "\nstderr: " << r.err);
+  REQUIRE_FALSE(r.timed_out);
+  REQUIRE(r.exit_code == 0);
+  const std::string session = Str(r.out, "/session_id");
+  REQUIRE(session.size() == 36);
+
+  // The hook did not block the tool: the commit is there, Claude saw git's
+  // output and gave its final reply.
+  CHECK(Has(Str(r.out, "/result"), "TSYNC-E2E final reply: the widget is committed."));
+  CHECK(Num(r.out, "/permission_denials") == 0);
+  CHECK(MessageTurns(box.root / "requests.jsonl") == std::vector<std::string>{"main:main-commits", "main:main-final"});
+  const std::string head = git({"rev-parse", "HEAD"});
+  REQUIRE(head.size() == 40);
+  CHECK(head != initial);
+  CHECK(git({"rev-parse", "HEAD^"}) == initial);
+  CHECK(git({"log", "-1", "--format=%s"}) == "TSYNC-E2E: add the widget");
+
+  CheckWatcherEnded(box, session, "commit link");
+
+  // The link: found by the PostToolUse hook, queued, sent by the watcher
+  // once the session was on the backend (bounded wait: slower under ASan).
+  std::vector<StoredGithubLink> links;
+  WaitFor([&] { return !(links = StoredGithubLinks(server, session)).empty(); }, std::chrono::seconds(30));
+  INFO("tsync log: " << ReadWholeFile(box.home + "/.local/state/tsync/logs/tsync.log"));
+  REQUIRE(links.size() == 1);
+  CHECK(links[0].url == "https://github.com/acme/widgets/commit/" + head);
+  CHECK(links[0].link_type == "commit");
+  CHECK(links[0].source == "cli_hook");
+  CHECK(links[0].title == "TSYNC-E2E: add the widget");
+  ProcessResult status = RunProcess({TSYNC_BINARY, "status", "--session", session, "--json"}, tsync_env);
+  INFO("status: " << status.out << status.err);
+  CHECK(Num(status.out, "/github_links_queued") == 0);
+
+  // The transcript synced line for line, the Bash call and its result in it.
+  const std::string transcript = box.ProjectsDir() + "/" + session + ".jsonl";
+  bool tool_use = false, tool_result = false;
+  for (const std::string& line : Lines(transcript)) {
+    if (Str(line, "/type") == "assistant" && Has(line, "\"tool_use\"") && Has(line, "git commit -m")) tool_use = true;
+    if (Str(line, "/type") == "user" && Has(line, "\"tool_result\"") && Has(line, "] TSYNC-E2E: add the widget")) {
+      tool_result = true;
+    }
+  }
+  CHECK(tool_use);
+  CHECK(tool_result);
+  size_t redacted = 0;
+  CheckSessionSynced(server, tsync_env, session, {transcript}, {}, &redacted);
+  CHECK(redacted == 0);
+  std::map<std::string, int> counts;
+  for (const StoredEvent& e : StoredEvents(server, session)) ++counts[e.type];
+  CHECK(counts["session_end"] == 1);
   CHECK(TotalViolations(server.port()) == 0);
 }
 

@@ -162,6 +162,30 @@ std::vector<StoredEvent> StoredEvents(const RefServer& server, const std::string
   return out;
 }
 
+std::vector<StoredGithubLink> StoredGithubLinks(const RefServer& server, const std::string& external_id) {
+  std::vector<StoredGithubLink> out;
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2((server.dir() / "db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+    sqlite3_close(db);
+    return out;
+  }
+  sqlite3_busy_timeout(db, 5000);
+  sqlite3_stmt* q = nullptr;
+  const char* sql =
+      "SELECT g.link_type, g.url, COALESCE(g.title, ''), g.source FROM github_links g "
+      "JOIN sessions s ON s.id = g.session_id WHERE s.external_id = ?1 ORDER BY g.id";
+  if (sqlite3_prepare_v2(db, sql, -1, &q, nullptr) == SQLITE_OK) {
+    sqlite3_bind_text(q, 1, external_id.c_str(), -1, SQLITE_TRANSIENT);
+    while (sqlite3_step(q) == SQLITE_ROW) {
+      auto text = [&](int col) { return std::string(reinterpret_cast<const char*>(sqlite3_column_text(q, col))); };
+      out.push_back(StoredGithubLink{text(0), text(1), text(2), text(3)});
+    }
+  }
+  sqlite3_finalize(q);
+  sqlite3_close(db);
+  return out;
+}
+
 int64_t ViolationCount(int port, const char* kind) {
   Reply r = Send(port, "GET", "/debug/violations", {});
   simdjson::dom::parser parser;

@@ -75,6 +75,17 @@ struct StoredEvent {
 /// `external_id`, in the order they arrived (read from its database).
 std::vector<StoredEvent> StoredEvents(const RefServer& server, const std::string& external_id);
 
+/// One row of the server's github_links table.
+struct StoredGithubLink {
+  std::string link_type;
+  std::string url;
+  std::string title;  // "" when none was sent
+  std::string source;
+};
+/// The GitHub links the server stored for the session whose external id is
+/// `external_id`, in the order they arrived (read from its database).
+std::vector<StoredGithubLink> StoredGithubLinks(const RefServer& server, const std::string& external_id);
+
 /// The server's count of client-bug violations of `kind` (/debug/violations).
 int64_t ViolationCount(int port, const char* kind);
 /// The sum over every kind.
