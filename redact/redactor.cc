@@ -419,6 +419,17 @@ void Redactor::SearchNearHits(const CompiledRule& rule, std::string_view decoded
                               const std::vector<Candidate>& candidates, size_t from, size_t to,
                               std::vector<Span>* found) const {
   const size_t reach = rule.spec().max_match_bytes ? rule.spec().max_match_bytes : kDefaultMaxMatch;
+  if (rule.match_starts_at_keyword()) {
+    // A match can only start at a hit: try there, anchored, instead of
+    // searching the whole window (a JWT's reaches 64 KiB past each "eyJ").
+    size_t last = std::string_view::npos;
+    for (size_t c = from; c < to; ++c) {
+      const size_t at = segments.Decoded(s, candidates[c].raw_pos);
+      if (at != last) rule.FindAt(decoded, at, at + reach, found);
+      last = at;
+    }
+    return;
+  }
   size_t win_begin = 0, win_end = 0;
   bool open = false;
   for (size_t c = from; c < to; ++c) {

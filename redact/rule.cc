@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cmath>
+#include <string>
 
 namespace tsync::redact {
 
@@ -54,10 +56,22 @@ Result<std::unique_ptr<CompiledRule>> CompiledRule::Compile(const RuleSpec& spec
   if (spec.secret_group < 0 || spec.secret_group > regex->NumberOfCapturingGroups()) {
     return fail("secret group " + std::to_string(spec.secret_group) + " does not exist in the pattern");
   }
-  return std::unique_ptr<CompiledRule>(new CompiledRule(spec, std::move(regex)));
+  // Every anchored match m has min <= m <= max, so it begins with their
+  // common prefix; case-folded patterns ("(?i)") have none.
+  bool starts_at_keyword = false;
+  std::string min, max;
+  if (regex->PossibleMatchRange(&min, &max, 16)) {
+    size_t common = 0;
+    while (common < min.size() && common < max.size() && min[common] == max[common]) ++common;
+    std::string prefix = min.substr(0, common);
+    for (char& c : prefix) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (const std::string& k : spec.keywords) starts_at_keyword = starts_at_keyword || prefix.starts_with(k);
+  }
+  return std::unique_ptr<CompiledRule>(new CompiledRule(spec, std::move(regex), starts_at_keyword));
 }
 
-void CompiledRule::FindAll(std::string_view text, size_t begin, size_t end, std::vector<Span>* out) const {
+size_t CompiledRule::MatchFrom(std::string_view text, size_t pos, size_t end, RE2::Anchor anchor,
+                               std::vector<Span>* out) const {
   const int groups = spec_.secret_group + 1;
   std::array<re2::StringPiece, 10> local;
   std::vector<re2::StringPiece> heap;
@@ -67,27 +81,33 @@ void CompiledRule::FindAll(std::string_view text, size_t begin, size_t end, std:
     m = heap.data();
   }
   const re2::StringPiece input(text.data(), text.size());
-  size_t pos = begin;
-  end = std::min(end, text.size());
-  while (pos <= end && regex_->Match(input, pos, end, RE2::UNANCHORED, m, groups)) {
-    size_t match_end = static_cast<size_t>(m[0].data() - text.data()) + m[0].size();
-    const re2::StringPiece& secret = m[spec_.secret_group];
-    if (secret.data() != nullptr && !secret.empty()) {
-      // Go on from the secret's end, not the match's: what a pattern matches
-      // after the secret (a YAML comment to the end of the line) may hold
-      // another one, which a second pass would otherwise find.
-      match_end = static_cast<size_t>(secret.data() - text.data()) + secret.size();
-      std::string_view value(secret.data(), secret.size());
-      bool skip = IsPlaceholder(value) || (spec_.min_entropy > 0 && ShannonEntropy(value) < spec_.min_entropy) ||
-                  (spec_.shapeless && LooksLikeCode(value));
-      if (!skip) {
-        size_t begin = static_cast<size_t>(secret.data() - text.data());
-        out->push_back(Span{begin, begin + secret.size()});
-      }
+  if (pos > end || !regex_->Match(input, pos, end, anchor, m, groups)) return std::string_view::npos;
+  size_t match_end = static_cast<size_t>(m[0].data() - text.data()) + m[0].size();
+  const re2::StringPiece& secret = m[spec_.secret_group];
+  if (secret.data() != nullptr && !secret.empty()) {
+    // Go on from the secret's end, not the match's: what a pattern matches
+    // after the secret (a YAML comment to the end of the line) may hold
+    // another one, which a second pass would otherwise find.
+    match_end = static_cast<size_t>(secret.data() - text.data()) + secret.size();
+    std::string_view value(secret.data(), secret.size());
+    bool skip = IsPlaceholder(value) || (spec_.min_entropy > 0 && ShannonEntropy(value) < spec_.min_entropy) ||
+                (spec_.shapeless && LooksLikeCode(value));
+    if (!skip) {
+      size_t begin = static_cast<size_t>(secret.data() - text.data());
+      out->push_back(Span{begin, begin + secret.size()});
     }
-    // Empty matches must still make progress.
-    pos = match_end > pos ? match_end : pos + 1;
   }
+  // Empty matches must still make progress.
+  return match_end > pos ? match_end : pos + 1;
+}
+
+void CompiledRule::FindAll(std::string_view text, size_t begin, size_t end, std::vector<Span>* out) const {
+  end = std::min(end, text.size());
+  for (size_t pos = begin; pos != std::string_view::npos;) pos = MatchFrom(text, pos, end, RE2::UNANCHORED, out);
+}
+
+void CompiledRule::FindAt(std::string_view text, size_t at, size_t end, std::vector<Span>* out) const {
+  MatchFrom(text, at, std::min(end, text.size()), RE2::ANCHOR_START, out);
 }
 
 double ShannonEntropy(std::string_view s) {

@@ -75,11 +75,27 @@ class CompiledRule {
   /// the bytes around the range, so a window never invents a boundary.
   void FindAll(std::string_view text, size_t begin, size_t end, std::vector<Span>* out) const;
 
+  /// True when every match of the pattern begins with one of the rule's
+  /// keywords (RE2's possible match range has a common prefix that starts
+  /// with one, as for `\b(eyJ…`): a match can then only start at a keyword
+  /// hit, and FindAt there replaces a search of the window around it.
+  bool match_starts_at_keyword() const { return starts_at_keyword_; }
+  /// Appends the secret span of the match that starts exactly at text[at]
+  /// and ends by `end`, if there is one (same filters as FindAll).
+  void FindAt(std::string_view text, size_t at, size_t end, std::vector<Span>* out) const;
+
  private:
-  CompiledRule(RuleSpec spec, std::unique_ptr<RE2> regex) : spec_(std::move(spec)), regex_(std::move(regex)) {}
+  CompiledRule(RuleSpec spec, std::unique_ptr<RE2> regex, bool starts_at_keyword)
+      : spec_(std::move(spec)), regex_(std::move(regex)), starts_at_keyword_(starts_at_keyword) {}
+
+  /// One match from `pos` (anchored or not) within text[.., end); appends its
+  /// secret span when it passes the filters and returns where the next
+  /// search goes on, or npos when there was no match.
+  size_t MatchFrom(std::string_view text, size_t pos, size_t end, RE2::Anchor anchor, std::vector<Span>* out) const;
 
   RuleSpec spec_;
   std::unique_ptr<RE2> regex_;
+  bool starts_at_keyword_ = false;
 };
 
 /// Shannon entropy of the byte distribution of `s`, in bits per byte.

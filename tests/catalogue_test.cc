@@ -115,3 +115,41 @@ TEST_CASE("a rule that breaks the rules of rules is a config error naming it", "
   bad.keywords = {"abc"};
   CHECK(CompiledRule::Compile(bad).ok());
 }
+
+TEST_CASE("rules whose matches begin with a keyword find at each keyword hit, anchored, what a whole search finds",
+          "[catalogue]") {
+  std::vector<RuleExample> all;
+  for (auto examples : {testing::CloudExamples(), testing::DevExamples(), testing::SaasExamples(),
+                        testing::GenericExamples()}) {
+    all.insert(all.end(), examples.begin(), examples.end());
+  }
+  int anchored_rules = 0, checked = 0;
+  for (const RuleSpec& spec : BuiltinRules()) {
+    const CompiledRule& rule = RuleById(spec.id);
+    if (!rule.match_starts_at_keyword()) continue;
+    ++anchored_rules;
+    for (const RuleExample& e : all) {
+      if (e.rule_id != spec.id) continue;
+      INFO("rule " << spec.id << ", example " << e.text);
+      std::vector<Span> whole, at_hits;
+      rule.FindAll(e.text, &whole);
+      std::string lower = e.text;
+      for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      for (const std::string& k : spec.keywords) {
+        for (size_t p = lower.find(k); p != std::string::npos; p = lower.find(k, p + 1)) {
+          rule.FindAt(e.text, p, e.text.size(), &at_hits);
+        }
+      }
+      auto key = [](const Span& s) { return std::pair(s.begin, s.end); };
+      std::set<std::pair<size_t, size_t>> a, b;
+      for (const Span& s : whole) a.insert(key(s));
+      for (const Span& s : at_hits) b.insert(key(s));
+      CHECK(a == b);
+      ++checked;
+    }
+  }
+  // Token shapes with a literal prefix (JWT's eyJ, GitHub's ghp_, …).
+  CHECK(anchored_rules >= 20);
+  CHECK(RuleById("jwt").match_starts_at_keyword());
+  CHECK(checked >= 2 * anchored_rules);
+}

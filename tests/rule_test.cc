@@ -68,3 +68,28 @@ TEST_CASE("FindAll goes on after the secret, not the match, so text matched afte
   CHECK(text.substr(spans[0].begin, spans[0].end - spans[0].begin) == "one1");
   CHECK(text.substr(spans[1].begin, spans[1].end - spans[1].begin) == "two2");
 }
+
+TEST_CASE("a rule whose every match begins with a keyword is searched at the hit only, anchored", "[rule]") {
+  RuleSpec jwtish{"t-prefix", "test", "d", R"(\b(eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}))", {"eyj"}, 1, 0, false};
+  auto rule = CompiledRule::Compile(jwtish);
+  REQUIRE(rule.ok());
+  CHECK((*rule)->match_starts_at_keyword());
+  const std::string text = "token: eyJhbGciOiJI.zzzzzzzzzzzz and eyJnope";
+  std::vector<Span> spans;
+  (*rule)->FindAt(text, 7, text.size(), &spans);
+  REQUIRE(spans.size() == 1);
+  CHECK(text.substr(spans[0].begin, spans[0].end - spans[0].begin) == "eyJhbGciOiJI.zzzzzzzzzzzz");
+  spans.clear();
+  (*rule)->FindAt(text, 6, text.size(), &spans);  // a byte early: anchored, no match
+  (*rule)->FindAt(text, 37, text.size(), &spans);  // the other "eyJ": not a token
+  (*rule)->FindAt(text, 7, 20, &spans);  // the token does not end by 20
+  CHECK(spans.empty());
+
+  // Patterns whose matches may begin elsewhere keep the window search.
+  for (const char* pattern : {R"((?i)\b(eyJ[a-z]{8,}))", R"(\b[MNO](eyJ[a-z]{8,}))", R"(\b(ey[A-Z]{8,}))"}) {
+    INFO(pattern);
+    auto other = CompiledRule::Compile(RuleSpec{"t-other", "test", "d", pattern, {"eyj"}, 1, 0, false});
+    REQUIRE(other.ok());
+    CHECK_FALSE((*other)->match_starts_at_keyword());
+  }
+}
