@@ -117,7 +117,15 @@ size_t WriteJsonEscaped(char* out, std::string_view s) {
       continue;
     }
     const auto plain = static_cast<size_t>(std::countr_zero(mask));
-    w = WriteEscape(w + plain, p[i + plain]);
+    const unsigned char c = p[i + plain];
+    w += plain;
+    if (c == '"' || c == '\\') {  // by far the most frequent: the escape is the byte itself
+      w[0] = '\\';
+      w[1] = static_cast<char>(c);
+      w += 2;
+    } else {
+      w = WriteEscape(w, c);
+    }
     i += plain + 1;
   }
 #endif
