@@ -1,5 +1,6 @@
 #include "redact/json_strings.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace tsync::redact {
@@ -111,7 +112,7 @@ int32_t ReadU16(std::string_view line, size_t p, size_t end) {
   return v;
 }
 
-void AppendUtf8(uint32_t cp, uint32_t raw, DecodedString* out) {
+void AppendUtf8(uint32_t cp, std::string* out) {
   char buf[4];
   size_t n;
   if (cp < 0x80) {
@@ -133,8 +134,7 @@ void AppendUtf8(uint32_t cp, uint32_t raw, DecodedString* out) {
     buf[3] = static_cast<char>(0x80 | (cp & 0x3F));
     n = 4;
   }
-  out->text.append(buf, n);
-  out->raw_of.insert(out->raw_of.end(), n, raw);
+  out->append(buf, n);
 }
 
 char SimpleEscape(char c) {
@@ -151,37 +151,81 @@ char SimpleEscape(char c) {
   }
 }
 
+// Builds a DecodedString run by run: the raw bytes are consumed in order, so
+// a run starts at each escape, and literal bytes extend the current run.
+class DecodedBuilder {
+ public:
+  DecodedBuilder(std::string_view line, DecodedString* out) : line_(line), out_(out) {
+    out_->text.clear();
+    out_->anchors.clear();
+  }
+
+  void Literal(size_t raw_begin, size_t raw_end) {
+    if (raw_begin == raw_end) return;
+    if (out_->anchors.empty()) Anchor(raw_begin);
+    out_->text.append(line_.data() + raw_begin, raw_end - raw_begin);
+  }
+  void Escape(size_t raw_begin, uint32_t code_point) {
+    Anchor(raw_begin);
+    AppendUtf8(code_point, &out_->text);
+  }
+  void Finish(size_t closing_quote) { Anchor(closing_quote); }
+
+ private:
+  void Anchor(size_t raw) {
+    out_->anchors.push_back({static_cast<uint32_t>(out_->text.size()), static_cast<uint32_t>(raw)});
+  }
+
+  std::string_view line_;
+  DecodedString* out_;
+};
+
+// The escape heading the run from `run` to `next`, in raw and decoded
+// bytes; {0, 0} for a run of literal bytes only.
+struct Head {
+  size_t raw;
+  size_t decoded;
+};
+Head HeadOf(const DecodedString::Anchor& run, const DecodedString::Anchor& next) {
+  switch ((next.raw - run.raw) - (next.decoded - run.decoded)) {
+    case 1: return {2, 1};   // \n, \" ...
+    case 5: return {6, 1};   // \u0041
+    case 4: return {6, 2};   // \u00e9
+    case 3: return {6, 3};   // \u20ac, and a lone surrogate as U+FFFD
+    case 8: return {12, 4};  // a surrogate pair
+    default: return {0, 0};
+  }
+}
+
 }  // namespace
 
 void DecodeJsonString(std::string_view line, const JsonString& s, DecodedString* out) {
-  out->text.clear();
-  out->raw_of.clear();
-  out->text.reserve(s.raw_end - s.raw_begin);
-  out->raw_of.reserve(s.raw_end - s.raw_begin + 1);
+  DecodedBuilder b(line, out);
+  out->text.reserve(s.raw_end - s.raw_begin);  // decoding never lengthens
   size_t p = s.raw_begin;
   const size_t end = s.raw_end;
   while (p < end) {
-    const uint32_t at = static_cast<uint32_t>(p);
-    char c = line[p];
-    if (c != '\\' || p + 1 >= end) {
-      out->text.push_back(c);
-      out->raw_of.push_back(at);
-      ++p;
-      continue;
+    const void* bs = std::memchr(line.data() + p, '\\', end - p);
+    const size_t at = bs ? static_cast<size_t>(static_cast<const char*>(bs) - line.data()) : end;
+    b.Literal(p, at);
+    p = at;
+    if (p == end) break;
+    if (p + 1 == end) {  // a backslash just before the end: kept
+      b.Literal(p, end);
+      break;
     }
     if (char simple = SimpleEscape(line[p + 1])) {
-      out->text.push_back(simple);
-      out->raw_of.push_back(at);
+      b.Escape(p, static_cast<unsigned char>(simple));
       p += 2;
       continue;
     }
     int32_t u = ReadU16(line, p, end);
     if (u < 0) {  // not a valid escape: keep the backslash literally
-      out->text.push_back(c);
-      out->raw_of.push_back(at);
+      b.Literal(p, p + 1);
       ++p;
       continue;
     }
+    const size_t escape = p;
     p += 6;
     uint32_t cp = static_cast<uint32_t>(u);
     if (cp >= 0xD800 && cp <= 0xDBFF) {
@@ -195,9 +239,32 @@ void DecodeJsonString(std::string_view line, const JsonString& s, DecodedString*
     } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
       cp = 0xFFFD;
     }
-    AppendUtf8(cp, at, out);
+    b.Escape(escape, cp);
   }
-  out->raw_of.push_back(static_cast<uint32_t>(end));
+  b.Finish(end);
+}
+
+size_t DecodedString::RawOf(size_t decoded) const {
+  // The run holding `decoded`: the last anchor at or before it.
+  auto next = std::upper_bound(anchors.begin(), anchors.end(), decoded,
+                               [](size_t d, const Anchor& a) { return d < a.decoded; });
+  const Anchor& run = *(next - 1);
+  if (next == anchors.end()) return run.raw;  // the closing quote
+  const Head head = HeadOf(run, *next);
+  const size_t into = decoded - run.decoded;
+  return into < head.decoded ? run.raw : run.raw + head.raw + (into - head.decoded);
+}
+
+size_t DecodedString::DecodedAt(size_t raw) const {
+  // The first run starting at or after `raw`; the run before it may reach
+  // `raw` in its tail. Its head maps wholly below `raw`.
+  auto next = std::lower_bound(anchors.begin(), anchors.end(), raw, [](const Anchor& a, size_t r) { return a.raw < r; });
+  if (next == anchors.end()) return text.size() + 1;  // past the closing quote
+  if (next == anchors.begin()) return next->decoded;
+  const Anchor& run = *(next - 1);
+  const Head head = HeadOf(run, *next);
+  const size_t into = raw - run.raw;
+  return run.decoded + head.decoded + (into > head.raw ? into - head.raw : 0);
 }
 
 }  // namespace tsync::redact

@@ -28,17 +28,42 @@ struct JsonString {
 /// as plain text); `out` is cleared in that case.
 bool ScanJsonStrings(std::string_view line, std::vector<JsonString>* out);
 
-/// A string's decoded contents. `raw_of[i]` is the raw offset (in the line)
-/// where decoded byte i's escape or character begins; raw_of[size] is the
-/// closing quote. Bytes of one multi-byte escape share its start.
+/// A string's decoded contents, and where each decoded byte came from in the
+/// raw line:
+/// 1) RawOf(i) is the raw offset (in the line) where decoded byte i's escape
+///    or character begins; RawOf(size) is the closing quote. Bytes of one
+///    multi-byte escape (a \uXXXX giving 3 UTF-8 bytes, a surrogate pair
+///    giving 4) share its start. RawOf never decreases.
+/// 2) DecodedAt(raw) is the smallest decoded index whose RawOf is >= raw
+///    (text.size() + 1 past the closing quote): the decoded position of a
+///    keyword found in the raw line.
 struct DecodedString {
   std::string text;
-  std::vector<uint32_t> raw_of;
+
+  size_t RawOf(size_t decoded) const;
+  size_t DecodedAt(size_t raw) const;
+
+  /// Where each run of decoded bytes starts. A run is at most one escape
+  /// (its head: every byte it gives maps to the escape's start) followed by
+  /// literal bytes (its tail: raw and decoded advance together); only the
+  /// first run can lack a head. What a head is follows from the next
+  /// anchor: each kind of escape takes a different number of raw bytes more
+  /// than it gives (\n: 2 for 1, \u00e9: 6 for 2, a surrogate pair: 12
+  /// for 4 ...). The last anchor is (size, closing quote); both offsets
+  /// strictly increase. So a string costs 8 bytes per escape, where a
+  /// per-byte map cost 4 per decoded byte (a 4 MB allocation, page-faulted
+  /// as it filled, for a 1 MB tool output).
+  struct Anchor {
+    uint32_t decoded;
+    uint32_t raw;
+  };
+  std::vector<Anchor> anchors;
 };
 
 /// Decodes `s` (which must have has_escape set; otherwise the raw bytes are
-/// the text). Invalid escapes are kept literally; lone surrogates become
-/// U+FFFD.
+/// the text) into `out`, reusing its storage. Invalid escapes, and a
+/// backslash just before the closing quote, are kept literally; lone
+/// surrogates become U+FFFD.
 void DecodeJsonString(std::string_view line, const JsonString& s, DecodedString* out);
 
 }  // namespace tsync::redact

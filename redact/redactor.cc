@@ -251,39 +251,52 @@ void Redactor::CollectHits(std::string_view text, std::vector<std::pair<size_t, 
 }
 
 
-// The decoded text of one string token, decoded on first use.
+// The decoded text of the line's string tokens, each decoded on first use.
+// Decoded strings live in one vector, reserved at the first decode for all
+// of the line's escaped strings so it never moves (callers hold string_views
+// into earlier texts while decoding more): a line costs one allocation for
+// them, not one per string plus a table of pointers per line.
 class Redactor::Segments {
  public:
-  Segments(std::string_view line, const std::vector<JsonString>& strings) : line_(line), strings_(strings) {
-    decoded_.resize(strings.size());
-  }
+  Segments(std::string_view line, const std::vector<JsonString>& strings) : line_(line), strings_(strings) {}
 
   std::string_view Text(size_t s) {
     const JsonString& js = strings_[s];
     if (!js.has_escape) return line_.substr(js.raw_begin, js.raw_end - js.raw_begin);
-    if (!decoded_[s]) {
-      decoded_[s] = std::make_unique<DecodedString>();
-      DecodeJsonString(line_, js, decoded_[s].get());
-    }
-    return decoded_[s]->text;
+    return Decode(s).text;
   }
   // The decoded offset of raw byte `raw` (inside string s, already decoded).
   size_t Decoded(size_t s, size_t raw) const {
     const JsonString& js = strings_[s];
     if (!js.has_escape) return raw - js.raw_begin;
-    const std::vector<uint32_t>& map = decoded_[s]->raw_of;
-    return static_cast<size_t>(std::lower_bound(map.begin(), map.end(), raw) - map.begin());
+    return decoded_[slot_[s]].DecodedAt(raw);
   }
   size_t Raw(size_t s, size_t decoded_offset) const {
     const JsonString& js = strings_[s];
     if (!js.has_escape) return js.raw_begin + decoded_offset;
-    return decoded_[s]->raw_of[decoded_offset];
+    return decoded_[slot_[s]].RawOf(decoded_offset);
   }
 
  private:
+  static constexpr uint32_t kNotDecoded = UINT32_MAX;
+
+  const DecodedString& Decode(size_t s) {
+    if (slot_.empty()) {
+      slot_.assign(strings_.size(), kNotDecoded);
+      decoded_.reserve(static_cast<size_t>(
+          std::count_if(strings_.begin(), strings_.end(), [](const JsonString& js) { return js.has_escape; })));
+    }
+    if (slot_[s] == kNotDecoded) {
+      slot_[s] = static_cast<uint32_t>(decoded_.size());
+      DecodeJsonString(line_, strings_[s], &decoded_.emplace_back());
+    }
+    return decoded_[slot_[s]];
+  }
+
   std::string_view line_;
   const std::vector<JsonString>& strings_;
-  std::vector<std::unique_ptr<DecodedString>> decoded_;
+  std::vector<uint32_t> slot_;          // per string: its index in decoded_, or kNotDecoded
+  std::vector<DecodedString> decoded_;  // never grows past its reserve
 };
 
 namespace {
