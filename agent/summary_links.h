@@ -10,17 +10,26 @@
 // becoming this session's chunk metadata. A leaf found in this session's own
 // tail, or nowhere, leaves the summary this session's, as before.
 //
-// Each (target session, summary text) is sent once, also across restarts.
-// State, per destination, under <dest_dir>/summary-links/ (advisory, written
-// atomically under <dest_dir>/summary-links/lock):
+// Each (target session, summary text) is sent once, also across restarts and
+// across processes running at once. State, per destination, under
+// <dest_dir>/summary-links/ (advisory, written atomically under
+// <dest_dir>/summary-links/lock, which is never held over the network):
 //   sent/<target>          hashes of the texts the backend acknowledged;
-//   waiting/<target>.json  texts not acknowledged yet (already redacted):
-//     {"items":[{"text","from","not_synced","tries","next_attempt"}]}.
+//   waiting/<target>.json  texts not acknowledged yet (already redacted),
+//     one item per line so a damaged file still gives up its whole lines:
+//     {"items":[{"text","from","not_synced","refused"?,"tries","next_attempt"}]};
+//     a damaged one is reported, kept as <target>.json.corrupt-<unix time>,
+//     and replaced by what it still held;
+//   send-locks/<hex digit> held by whoever sends to a target (one of 16 by
+//     the target's hash) from reading what waits to recording what was
+//     acknowledged: the source's passes and the target's own run under
+//     different session locks, and would otherwise both send.
 // A 404 (the target is not on the backend yet) waits for the target: its own
 // engine sends what waits for it after each pass that reached the backend. A
 // transient failure is retried by the source's later passes with backoff
-// (30 s doubling, at most 1 h). The network is never used while the lock is
-// held.
+// (30 s doubling, at most 1 h); so is a 401/403, which also ends the pass's
+// sending. A 400 (the backend will not take that text) is logged and kept,
+// marked refused, and never sent again.
 // Thread-safety: one SummaryLinks per SyncSession; processes share the state
 // through the lock.
 #pragma once
@@ -71,7 +80,8 @@ class SummaryLinks {
  private:
   std::string Dir() const { return dest_dir_ + "/summary-links"; }
   void Record(const std::string& target, const std::string& text);
-  void SendWaiting(uploader::Sink& sink, const std::string& target, bool for_us);
+  /// False when the sink refused the credentials: send nothing more now.
+  bool SendWaiting(uploader::Sink& sink, const std::string& target, bool for_us);
   int64_t Now() const;
 
   SessionRef session_;
@@ -86,7 +96,12 @@ class SummaryLinks {
   uint64_t sent_ = 0;
 };
 
-/// Summaries waiting to be sent to `session_id` (for `tsync status --session`).
+/// Summaries waiting to be sent to `session_id` (for `tsync status --session`;
+/// refused ones are never sent, so they do not count).
 size_t WaitingSummaryCount(const std::string& dest_dir, const std::string& session_id);
+
+/// A redacted summary cut to PROTOCOL.md's 2048 bytes: at a UTF-8 boundary,
+/// and before a [REDACTED:…] marker the cut would split.
+std::string CutSummary(std::string_view redacted);
 
 }  // namespace tsync::agent

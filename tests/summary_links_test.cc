@@ -1,15 +1,24 @@
 // Summaries that belong to another session, end to end: the real `tsync save`
 // against the real refserver, over a project where a resumed session's
 // summary line points into the first session's transcript.
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 #include <sqlite3.h>
 
+#include <algorithm>
+#include <atomic>
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <filesystem>
+#include <mutex>
+#include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "agent/summary_links.h"
 #include "base/json.h"
+#include "base/utf8.h"
 #include "redact/redactor.h"
 #include "tests/refserver_process.h"
 #include "tests/rule_examples.h"
@@ -23,6 +32,7 @@ constexpr const char* kFirst = "aaaaaaaa-1111-4111-8111-000000000001";
 constexpr const char* kSecond = "bbbbbbbb-2222-4222-8222-000000000002";
 constexpr const char* kThird = "cccccccc-3333-4333-8333-000000000003";
 constexpr const char* kLeaf = "a4000000-0000-4000-8000-000000000004";  // the first session's last message
+constexpr const char* kThirdLeaf = "c4000000-0000-4000-8000-000000000004";  // the third session's last message
 
 std::string Quoted(std::string_view s) {
   std::string out;
@@ -56,18 +66,41 @@ struct Home {
                                       Message("assistant", kLeaf, kFirst, "Both fixed."));
   }
   std::string Transcript(const std::string& id) const { return project + "/" + id + ".jsonl"; }
-  /// The resumed session: its first line summarises the first session.
-  void WriteSecond(const std::string& summary_of_first) const {
+  /// The resumed session: its first line summarises the first session; its
+  /// last, when `own` is set, is its own summary.
+  void WriteSecond(const std::string& summary_of_first, bool own = true) const {
     WriteFile(Transcript(kSecond),
               Summary(summary_of_first, kLeaf) +
                   Message("user", "b1000000-0000-4000-8000-000000000001", kSecond, "continue with the docs") +
                   Message("assistant", "b2000000-0000-4000-8000-000000000002", kSecond, "Docs updated.") +
-                  Summary("Docs for the parser", "b2000000-0000-4000-8000-000000000002"));
+                  (own ? Summary("Docs for the parser", "b2000000-0000-4000-8000-000000000002") : ""));
   }
-  ProcessResult Tsync(std::vector<std::string> args) const {
+  ProcessResult Tsync(std::vector<std::string> args, const std::string& key = "k1") const {
     args.insert(args.begin(), TSYNC_BINARY);
     return RunProcess(args, {"HOME=" + home.path(), "PATH=/usr/bin:/bin", "CLAUDE_CONFIG_DIR=" + claude,
-                             "TSYNC_BACKEND_URL=" + server.url(), "TSYNC_API_KEY=k1"});
+                             "TSYNC_BACKEND_URL=" + server.url(), "TSYNC_API_KEY=" + key});
+  }
+  /// The sessions something waits for: the stems of every
+  /// summary-links/waiting/*.json under HOME, sorted.
+  std::vector<std::string> WaitingTargets() const {
+    std::vector<std::string> out;
+    for (const auto& e : std::filesystem::recursive_directory_iterator(home.path())) {
+      const std::filesystem::path& p = e.path();
+      if (p.extension() == ".json" && p.parent_path().filename() == "waiting" &&
+          p.parent_path().parent_path().filename() == "summary-links") {
+        out.push_back(p.stem().string());
+      }
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+  /// The waiting-state file of `id` ("" when there is none).
+  std::string WaitingFileOf(const std::string& id) const {
+    for (const auto& e : std::filesystem::recursive_directory_iterator(home.path())) {
+      const std::filesystem::path& p = e.path();
+      if (p.filename() == id + ".json" && p.parent_path().filename() == "waiting") return ReadWholeFile(p.string());
+    }
+    return "";
   }
   /// Rows of `sql` (one text parameter) from the server's database.
   std::vector<std::vector<std::string>> Query(const char* sql, const std::string& param) const {
@@ -119,6 +152,79 @@ class ScriptedSink : public uploader::ArchiveSink {
     Status st = script.front();
     script.erase(script.begin());
     return st;
+  }
+};
+
+/// Counts SetSummary calls from any thread; each call takes `delay`, so
+/// senders that race overlap.
+class SlowSink : public uploader::ArchiveSink {
+ public:
+  using ArchiveSink::ArchiveSink;
+  std::chrono::milliseconds delay{0};
+  Status SetSummary(const std::string& external_id, std::string_view summary) override {
+    {
+      std::lock_guard lock(mu_);
+      calls_.emplace_back(external_id, std::string(summary));
+    }
+    std::this_thread::sleep_for(delay);
+    return Status::Ok();
+  }
+  std::vector<std::pair<std::string, std::string>> calls() {
+    std::lock_guard lock(mu_);
+    return calls_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::pair<std::string, std::string>> calls_;
+};
+
+/// Warnings and errors logged while it lives.
+class LogCapture {
+ public:
+  LogCapture() : old_(spdlog::default_logger()) {
+    auto logger = std::make_shared<spdlog::logger>("capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(out_));
+    logger->set_level(spdlog::level::warn);
+    spdlog::set_default_logger(logger);
+  }
+  ~LogCapture() { spdlog::set_default_logger(old_); }
+  LogCapture(const LogCapture&) = delete;
+  LogCapture& operator=(const LogCapture&) = delete;
+  std::string text() const { return out_.str(); }
+
+ private:
+  std::shared_ptr<spdlog::logger> old_;
+  std::ostringstream out_;
+};
+
+/// Three sessions of one project on disk: the second carries summaries whose
+/// leaves end the first and the third; the SummaryLinks state goes to `dest`.
+struct Sessions {
+  TempDir dir;
+  std::string project = dir / "projects/-home-dev-app";
+  agent::SessionRef first{kFirst, project, project + "/" + kFirst + ".jsonl"};
+  agent::SessionRef second{kSecond, project, project + "/" + kSecond + ".jsonl"};
+  agent::SessionRef third{kThird, project, project + "/" + kThird + ".jsonl"};
+  std::string dest = dir / "dest";
+  std::unique_ptr<redact::Redactor> redactor;
+
+  Sessions() {
+    WriteFile(first.transcript_path, Message("assistant", kLeaf, kFirst, "done"));
+    WriteFile(third.transcript_path, Message("assistant", kThirdLeaf, kThird, "done"));
+    WriteFile(second.transcript_path, Message("user", "b1000000-0000-4000-8000-000000000001", kSecond, "go on"));
+    auto r = redact::Redactor::CreateDefault();
+    if (r.ok()) redactor = std::move(r.value());
+  }
+  std::string WaitingPath(const std::string& id) const { return dest + "/summary-links/waiting/" + id + ".json"; }
+  /// Names in the waiting directory that start with `prefix`.
+  std::vector<std::string> WaitingNames(const std::string& prefix) const {
+    std::vector<std::string> out;
+    for (const auto& e : std::filesystem::directory_iterator(dest + "/summary-links/waiting")) {
+      const std::string name = e.path().filename().string();
+      if (name.starts_with(prefix)) out.push_back(name);
+    }
+    std::sort(out.begin(), out.end());
+    return out;
   }
 };
 
@@ -181,20 +287,267 @@ TEST_CASE("summaries: transient failures back off, a 404 waits for the target's 
   CHECK(sink.calls.size() == 3);
 }
 
+TEST_CASE("summaries: senders racing for one target send each summary once — the source's passes and the target's "
+          "own pass at the same time",
+          "[summary_links]") {
+  // A watcher of the resumed session, a `tsync save` of it, and the first
+  // session's own pass: the session lock keeps the first two apart in real
+  // use, but not the third, which sends what waits for it while the source
+  // sends too. Each call takes 300 ms, so unserialised senders overlap.
+  Sessions s;
+  REQUIRE(s.redactor);
+  SlowSink sink(s.dir / "archive");
+  sink.delay = std::chrono::milliseconds(300);
+  for (const std::string text : {"About the first", "About the first, again"}) {
+    agent::SummaryLinks source(s.second, s.dest, *s.redactor);
+    agent::SummaryLinks source_again(s.second, s.dest, *s.redactor);
+    agent::SummaryLinks target(s.first, s.dest, *s.redactor);
+    REQUIRE_FALSE(source.Claim(kLeaf, text));
+    REQUIRE_FALSE(source_again.Claim(kLeaf, text));
+    REQUIRE(agent::WaitingSummaryCount(s.dest, kFirst) == 1);
+    const size_t before = sink.calls().size();
+    std::atomic<int> ready{0};
+    auto send = [&](agent::SummaryLinks* links) {
+      ++ready;
+      while (ready.load() < 3) std::this_thread::yield();
+      links->Send(sink);
+    };
+    std::vector<std::thread> threads;
+    for (agent::SummaryLinks* l : {&source, &source_again, &target}) threads.emplace_back(send, l);
+    for (std::thread& t : threads) t.join();
+    const auto calls = sink.calls();
+    REQUIRE(calls.size() == before + 1);
+    CHECK(calls.back() == std::make_pair(std::string(kFirst), text));
+    CHECK(source.sent() + source_again.sent() + target.sent() == 1);
+    CHECK(agent::WaitingSummaryCount(s.dest, kFirst) == 0);
+    // Later passes of all three find nothing to send.
+    source.Send(sink);
+    source_again.Send(sink);
+    target.Send(sink);
+    CHECK(sink.calls().size() == before + 1);
+  }
+}
+
+TEST_CASE("summaries: a summary that redaction lengthens past 2048 bytes is cut at a UTF-8 boundary — never inside a "
+          "marker",
+          "[summary_links]") {
+  Sessions s;
+  redact::RuleSpec rule;
+  rule.id = "summary-test-token-with-a-long-id";  // a 44-byte marker for a 5-byte secret
+  rule.family = "generic";
+  rule.description = "test";
+  rule.pattern = "tok[0-9]{2}";
+  rule.keywords = {"tok"};
+  auto redactor = redact::Redactor::Create({rule});
+  REQUIRE(redactor.ok());
+  const std::string marker = "[REDACTED:summary-test-token-with-a-long-id]";
+  ScriptedSink sink(s.dir / "archive");
+  agent::SummaryLinks links(s.second, s.dest, **redactor);
+  auto sent_for = [&](const std::string& summary) {
+    REQUIRE(summary.size() <= 2048);  // what SessionFacts hands over is cut already
+    REQUIRE(IsValidUtf8(summary));
+    REQUIRE_FALSE(links.Claim(kLeaf, summary));
+    links.Send(sink);
+    REQUIRE_FALSE(sink.calls.empty());
+    return sink.calls.back().second;
+  };
+
+  SECTION("the cut falls inside a marker: the marker goes whole") {
+    // 2000 + " " + marker + " " + marker = 2090 bytes; byte 2048 is inside the second marker.
+    const std::string summary = std::string(2000, 'a') + " tok01 tok02";
+    const std::string redacted = std::string((*redactor)->RedactText(summary).text());
+    REQUIRE(redacted.size() == 2090);
+    const std::string sent = sent_for(summary);
+    CHECK(sent == std::string(2000, 'a') + " " + marker + " ");
+    CHECK(sent.find("[REDACTED:summary-test-token-with-a-long-id") == 2001);
+    CHECK(sent.find("tok0") == std::string::npos);
+  }
+  SECTION("the cut falls inside a character: the character goes whole") {
+    // 10 markers (450 bytes with spaces) then 662 three-byte characters: 2436 bytes redacted.
+    std::string summary;
+    for (int i = 0; i < 10; ++i) summary += " tok" + std::to_string(10 + i);
+    for (int i = 0; i < 662; ++i) summary += "\xe2\x82\xac";  // €
+    REQUIRE(std::string((*redactor)->RedactText(summary).text()).size() == 2436);
+    const std::string sent = sent_for(summary);
+    CHECK(sent.size() == 2046);  // 450 + 532 * 3: the 533rd € would end at 2049
+    CHECK(IsValidUtf8(sent));
+    size_t markers = 0;
+    for (size_t at = sent.find(marker); at != std::string::npos; at = sent.find(marker, at + 1)) ++markers;
+    CHECK(markers == 10);
+    CHECK(sent.find("tok1") == std::string::npos);
+  }
+  for (const auto& call : sink.calls) CHECK(call.second.size() <= uploader::kMaxSummaryBytes);
+}
+
+TEST_CASE("summaries: a 400 is logged with what to do and kept — never sent again, by the source or the target",
+          "[summary_links]") {
+  Sessions s;
+  REQUIRE(s.redactor);
+  ScriptedSink sink(s.dir / "archive");
+  int64_t now = 1000;
+  agent::SummaryLinksOptions options;
+  options.now = [&now] { return now; };
+  {
+    agent::SummaryLinks links(s.second, s.dest, *s.redactor, options);
+    REQUIRE_FALSE(links.Claim(kLeaf, "About the first"));
+    LogCapture log;
+    sink.script = {Status::InvalidInput("HTTP 400 Invalid request body")};
+    links.Send(sink);
+    REQUIRE(sink.calls.size() == 1);
+    const std::string said = log.text();
+    CHECK(said.find(kFirst) != std::string::npos);
+    CHECK(said.find("HTTP 400 Invalid request body") != std::string::npos);
+    CHECK(said.find("not sent again") != std::string::npos);
+    CHECK(said.find("report") != std::string::npos);  // what to do: it is a tsync bug or a stricter backend
+    CHECK(said.find(s.WaitingPath(kFirst)) != std::string::npos);  // where the text is kept
+    CHECK(said.find("About the first") == std::string::npos);  // the text itself is never logged
+    now += 100000;
+    links.Send(sink);
+    // The same line read again does not re-arm it.
+    CHECK_FALSE(links.Claim(kLeaf, "About the first"));
+    links.Send(sink);
+    CHECK(sink.calls.size() == 1);
+  }
+  // Neither a new process of the source nor the target's own pass sends it.
+  agent::SummaryLinks again(s.second, s.dest, *s.redactor, options);
+  again.Send(sink);
+  agent::SummaryLinks target(s.first, s.dest, *s.redactor, options);
+  target.Send(sink);
+  CHECK(sink.calls.size() == 1);
+  CHECK(agent::WaitingSummaryCount(s.dest, kFirst) == 0);  // nothing will be sent
+  // Nothing is lost: the refused text stays on disk, marked.
+  const std::string kept = ReadWholeFile(s.WaitingPath(kFirst));
+  CHECK(kept.find("\"text\":\"About the first\"") != std::string::npos);
+  CHECK(kept.find("\"refused\":true") != std::string::npos);
+  // Another text for the same session is another summary, sent as usual.
+  REQUIRE_FALSE(again.Claim(kLeaf, "About the first, fixed"));
+  again.Send(sink);
+  REQUIRE(sink.calls.size() == 2);
+  CHECK(sink.calls.back().second == "About the first, fixed");
+}
+
+TEST_CASE("summaries: a 401 or 403 stops the sender — every summary waits and goes out once the backend accepts",
+          "[summary_links]") {
+  const Status refusal = GENERATE(Status::Auth("HTTP 401 Invalid API key; run `tsync login` or check the account"),
+                                  Status::Auth("HTTP 403 Access denied; run `tsync login` or check the account"));
+  INFO(refusal.ToString());
+  Sessions s;
+  REQUIRE(s.redactor);
+  ScriptedSink sink(s.dir / "archive");
+  int64_t now = 1000;
+  agent::SummaryLinksOptions options;
+  options.now = [&now] { return now; };
+  agent::SummaryLinks links(s.second, s.dest, *s.redactor, options);
+  REQUIRE_FALSE(links.Claim(kLeaf, "About the first"));
+  REQUIRE_FALSE(links.Claim(kThirdLeaf, "About the third"));
+  {
+    LogCapture log;
+    sink.script = {refusal};
+    links.Send(sink);
+    // Stopped at the first refusal: the third session's summary was not tried.
+    REQUIRE(sink.calls.size() == 1);
+    CHECK(sink.calls[0].first == kFirst);
+    CHECK(log.text().find("tsync login") != std::string::npos);
+    CHECK(log.text().find("later") != std::string::npos);
+  }
+  CHECK(agent::WaitingSummaryCount(s.dest, kFirst) == 1);
+  CHECK(agent::WaitingSummaryCount(s.dest, kThird) == 1);
+  // The next pass: the refused one backs off (30 s), the other goes.
+  now += 10;
+  links.Send(sink);
+  REQUIRE(sink.calls.size() == 2);
+  CHECK(sink.calls[1] == std::make_pair(std::string(kThird), std::string("About the third")));
+  now += 30;
+  links.Send(sink);
+  REQUIRE(sink.calls.size() == 3);
+  CHECK(sink.calls[2] == std::make_pair(std::string(kFirst), std::string("About the first")));
+  CHECK(agent::WaitingSummaryCount(s.dest, kFirst) == 0);
+  CHECK(agent::WaitingSummaryCount(s.dest, kThird) == 0);
+  CHECK(links.sent() == 2);
+}
+
+TEST_CASE("summaries: a corrupt or truncated waiting file is reported and set aside — what it still holds and other "
+          "sessions' files are kept",
+          "[summary_links]") {
+  Sessions s;
+  REQUIRE(s.redactor);
+  ScriptedSink sink(s.dir / "archive");
+  {
+    agent::SummaryLinks links(s.second, s.dest, *s.redactor);
+    REQUIRE_FALSE(links.Claim(kLeaf, "One for the first"));
+    REQUIRE_FALSE(links.Claim(kLeaf, "Two for the first"));
+    REQUIRE_FALSE(links.Claim(kThirdLeaf, "About the third"));
+  }
+  REQUIRE(agent::WaitingSummaryCount(s.dest, kFirst) == 2);
+  const std::string third_before = ReadWholeFile(s.WaitingPath(kThird));
+
+  SECTION("truncated inside its second entry") {
+    const std::string whole = ReadWholeFile(s.WaitingPath(kFirst));
+    const size_t cut = whole.find("Two for");
+    REQUIRE(cut != std::string::npos);
+    WriteFile(s.WaitingPath(kFirst), whole.substr(0, cut + 3), 0600);
+    CHECK(agent::WaitingSummaryCount(s.dest, kFirst) == 1);  // `tsync status` counts what is readable
+    LogCapture log;
+    agent::SummaryLinks links(s.second, s.dest, *s.redactor);
+    links.Send(sink);
+    CHECK(sink.calls == std::vector<std::pair<std::string, std::string>>{{kFirst, "One for the first"},
+                                                                          {kThird, "About the third"}});
+    const std::vector<std::string> aside = s.WaitingNames(std::string(kFirst) + ".json.corrupt-");
+    REQUIRE(aside.size() == 1);
+    CHECK(log.text().find(s.WaitingPath(kFirst)) != std::string::npos);
+    CHECK(log.text().find("1 summary") != std::string::npos);  // what was recovered
+    CHECK(log.text().find(aside[0]) != std::string::npos);     // where the rest is kept
+    // The cut-off entry is in the file set aside, not lost.
+    CHECK(ReadWholeFile(s.dest + "/summary-links/waiting/" + aside[0]).find("Two") != std::string::npos);
+  }
+  SECTION("not JSON at all, then a new summary recorded for the same session") {
+    WriteFile(s.WaitingPath(kFirst), std::string("\x00\xff{\"items\":[", 12), 0600);
+    LogCapture log;
+    agent::SummaryLinks links(s.second, s.dest, *s.redactor);
+    REQUIRE_FALSE(links.Claim(kLeaf, "Three for the first"));
+    CHECK(log.text().find(s.WaitingPath(kFirst)) != std::string::npos);
+    REQUIRE(s.WaitingNames(std::string(kFirst) + ".json.corrupt-").size() == 1);
+    CHECK(agent::WaitingSummaryCount(s.dest, kFirst) == 1);
+    // The target's own pass sends what is readable; the other file is untouched.
+    agent::SummaryLinks target(s.first, s.dest, *s.redactor);
+    target.Send(sink);
+    CHECK(sink.calls == std::vector<std::pair<std::string, std::string>>{{kFirst, "Three for the first"}});
+    CHECK(ReadWholeFile(s.WaitingPath(kThird)) == third_before);
+  }
+  SECTION("an empty file") {
+    WriteFile(s.WaitingPath(kFirst), "", 0600);
+    agent::SummaryLinks target(s.first, s.dest, *s.redactor);
+    target.Send(sink);
+    CHECK(sink.calls.empty());
+    CHECK(s.WaitingNames(std::string(kFirst) + ".json.corrupt-").size() == 1);
+    CHECK(ReadWholeFile(s.WaitingPath(kThird)) == third_before);
+  }
+}
+
 TEST_CASE("summaries: a resumed session's summary line sets the first session's summary once — not again after a "
           "restart",
           "[summary_links]") {
   Home h;
-  h.WriteSecond("Fix the flaky parser test");
+  // At first the resumed transcript holds no summary of its own: the chunk
+  // that carries the other session's summary line must carry no metadata
+  // summary (the server keeps the last one sent, so a later summary of its
+  // own would hide it).
+  h.WriteSecond("Fix the flaky parser test", /*own=*/false);
   ProcessResult save = h.Tsync({"save", "--all"});
   INFO(save.out << save.err);
   REQUIRE(save.exit_code == 0);
   CHECK(h.SummaryOf(kFirst) == "Fix the flaky parser test");
   CHECK(h.PatchesOf(kFirst) == std::vector<std::string>{"Fix the flaky parser test"});
-  // The second session keeps its own summary (its leaf is in its own
-  // transcript) and never gets the first one's.
+  CHECK(h.SummaryOf(kSecond) == "<null>");
+  // Then its own summary arrives: that one is its metadata, and it never
+  // gets the first one's.
+  AppendFile(h.Transcript(kSecond), Summary("Docs for the parser", "b2000000-0000-4000-8000-000000000002"));
+  save = h.Tsync({"save", "--all"});
+  INFO(save.out << save.err);
+  REQUIRE(save.exit_code == 0);
   CHECK(h.SummaryOf(kSecond) == "Docs for the parser");
   CHECK(h.PatchesOf(kSecond).empty());
+  CHECK(h.PatchesOf(kFirst) == std::vector<std::string>{"Fix the flaky parser test"});
 
   // A new process, then the whole resumed transcript read and sent again (a
   // rewritten file starts a new generation): the summary line is seen again,
@@ -243,18 +596,30 @@ TEST_CASE("summaries: a target not synced yet is retried after it is — leaves 
           "[summary_links]") {
   Home h;
   h.WriteSecond("Fix the flaky parser test");
-  // An agent file holding a uuid, and a session whose summary points there or nowhere.
-  WriteFile(h.project + "/agent-a1b2c3d4.jsonl", Message("assistant", "ag000000-0000-4000-8000-000000000001",
-                                                         "some-other-session", "agent work"));
+  // The third session's subagent file (old layout, beside the transcripts)
+  // ends with a message its summary points at: agent files are never
+  // targets, so that summary stays the third session's.
+  constexpr const char* kAgentLeaf = "ag000000-0000-4000-8000-000000000001";
+  WriteFile(h.project + "/agent-a1b2c3d4.jsonl", Message("assistant", kAgentLeaf, kThird, "agent work"));
   WriteFile(h.Transcript(kThird), Message("user", "c1000000-0000-4000-8000-000000000001", kThird, "hi") +
-                                      Summary("About the agent", "ag000000-0000-4000-8000-000000000001") +
                                       Summary("About nothing known", "ffffffff-0000-4000-8000-00000000000f"));
 
   ProcessResult save = h.Tsync({"save", "bbbbbbbb", "cccccccc"});
   INFO(save.out << save.err);
   REQUIRE(save.exit_code == 0);
   CHECK(h.SummaryOf(kFirst).empty());  // not on the backend
+  // The PATCH went out and was answered 404: the summary waits for the target's sync.
+  CHECK(h.WaitingFileOf(kFirst).find("\"not_synced\":true") != std::string::npos);
   CHECK(h.SummaryOf(kThird) == "About nothing known");
+  // The summary pointing into the agent file comes last: had the agent file
+  // been taken for a session, it would not be the third session's summary,
+  // and something would wait for "agent-a1b2c3d4".
+  AppendFile(h.Transcript(kThird), Summary("About the agent", kAgentLeaf));
+  save = h.Tsync({"save", "cccccccc"});
+  INFO(save.out << save.err);
+  REQUIRE(save.exit_code == 0);
+  CHECK(h.SummaryOf(kThird) == "About the agent");
+  CHECK(h.WaitingTargets() == std::vector<std::string>{kFirst});
   ProcessResult status = h.Tsync({"status", "--session", "aaaaaaaa", "--json"});
   CHECK(status.out.find("\"summaries_waiting\":1") != std::string::npos);
 
@@ -270,7 +635,31 @@ TEST_CASE("summaries: a target not synced yet is retried after it is — leaves 
   CHECK(h.PatchesOf(kFirst).size() == 1);
   CHECK(h.PatchesOf(kThird).empty());
   CHECK(h.PatchesOf(kSecond).empty());
+  CHECK(h.WaitingTargets().empty());
   CHECK(TotalViolations(h.server.port()) == 0);
+}
+
+TEST_CASE("summaries: a target that is another user's session (403) keeps its summary waiting — the log says what to "
+          "do",
+          "[summary_links]") {
+  Home h;
+  // The first session is on the backend, but as user 2's.
+  ProcessResult save = h.Tsync({"save", "aaaaaaaa"}, "k2");
+  INFO(save.out << save.err);
+  REQUIRE(save.exit_code == 0);
+  h.WriteSecond("Fix the flaky parser test");
+  save = h.Tsync({"save", "bbbbbbbb"});
+  INFO(save.out << save.err);
+  REQUIRE(save.exit_code == 0);  // a summary never fails the pass
+  CHECK(h.PatchesOf(kFirst).empty());
+  CHECK(save.err.find(kFirst) != std::string::npos);
+  CHECK(save.err.find("tsync login") != std::string::npos);
+  CHECK(save.err.find("Fix the flaky parser test") == std::string::npos);
+  const std::string waiting = h.WaitingFileOf(kFirst);
+  CHECK(waiting.find("\"tries\":1") != std::string::npos);
+  CHECK(waiting.find("\"refused\"") == std::string::npos);
+  ProcessResult status = h.Tsync({"status", "--session", "aaaaaaaa", "--json"});
+  CHECK(status.out.find("\"summaries_waiting\":1") != std::string::npos);
 }
 
 }  // namespace tsync::testing
