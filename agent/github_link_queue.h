@@ -5,7 +5,12 @@
 //    appended under flock. The session's engine drains it after each pass that
 //    reached the backend (agent/pass_follow_up.h) — after the session's init,
 //    so links found before the session exists there wait for it.
-// 2) Sent once per (session, URL): <session_id>.sent beside the queue lists
+// 2) Drained by one process at a time (<session_id>.drain, flocked for the
+//    drain), without being emptied first: a link leaves the queue only once
+//    it was sent, dropped for a logged reason or found sent before, when the
+//    queue is rewritten atomically under its lock with what was kept and what
+//    the hook appended meanwhile. A drain killed midway loses nothing.
+// 3) Sent once per (session, URL): <session_id>.sent beside the queue lists
 //    the URLs the backend acknowledged, and a hook's repeat is dropped (the
 //    server would upsert it — and overwrite a manual link's source). Links
 //    with source "manual" (`tsync link`) are always sent.
@@ -47,8 +52,10 @@ struct LinkSendResult {
 
 /// Drains the session's queue into `sink` (`backend_session_id` from Init):
 /// sent links are remembered; a refused one (kInvalidInput) is dropped; on
-/// kNotFound a link is kept for 5 tries, on other failures it is kept and
-/// the rest wait for the next pass. Cheap when the queue is empty (one stat).
+/// kNotFound a link is kept for 5 tries, on other failures it is kept (for 50
+/// tries) and the rest wait for the next pass; every drop is logged. Waits
+/// for another drain of the session to end. Cheap when the queue is empty
+/// (one stat).
 LinkSendResult SendQueuedGithubLinks(const std::string& dest_dir, const std::string& session_id,
                                      const std::string& backend_session_id, uploader::Sink& sink,
                                      const redact::Redactor& redactor);

@@ -112,9 +112,9 @@ std::vector<std::string> ShellWords(std::string_view command) {
 }
 
 /// The words of each simple command in `words` that runs `program sub…`
-/// (e.g. git … commit): the arguments after the subcommand, up to the next
-/// separator. Options between the program and the subcommand (git -C dir,
-/// git -c k=v) are skipped.
+/// (gh pr create): the arguments after the subcommand, up to the next
+/// separator. Options before the subcommand are skipped. (git runs, whose
+/// options decide the repository, are found by GitRuns.)
 std::vector<std::vector<std::string>> Invocations(const std::vector<std::string>& words, std::string_view program,
                                                   const std::vector<std::string_view>& sub) {
   std::vector<std::vector<std::string>> out;
@@ -251,20 +251,107 @@ bool IsMcpPullRequestTool(std::string_view name) {
   return Contains(lower, "github");
 }
 
-/// Where the command's git runs: the payload's cwd, or the directory of a
-/// leading `cd DIR &&` (relative to the cwd).
-std::string RepoDir(const std::vector<std::string>& words, const std::string& cwd) {
-  std::string dir = cwd;
-  for (size_t k = 0; k + 1 < words.size() && words[k] != "git"; ++k) {
-    if (words[k] != "cd" || (k > 0 && words[k - 1] != ";")) continue;
-    const std::string& d = words[k + 1];
-    if (d.starts_with("/")) {
-      dir = d;
-    } else if (d != ";" && !d.starts_with("~") && !d.starts_with("$") && !d.starts_with("-")) {
-      dir = cwd + "/" + d;
+// --- where each git runs -------------------------------------------------------
+
+/// One `git … <subcommand>` in a command line and the repository it works in.
+struct GitRun {
+  std::string subcommand;          // empty when none follows the options
+  std::optional<std::string> dir;  // nullopt: not known for sure
+};
+
+/// A path word the shell passes on as written: no expansion (~, $, `, globs)
+/// and no option.
+bool IsLiteralPath(std::string_view w) {
+  return !w.empty() && !w.starts_with("~") && !w.starts_with("-") && w != ";" &&
+         w.find_first_of("$`*?[{}()") == std::string_view::npos;
+}
+
+/// Where chdir(`path`) from `base` leads; nullopt when that is not known.
+std::optional<std::string> ChangeDir(const std::optional<std::string>& base, std::string_view path) {
+  if (!IsLiteralPath(path)) return std::nullopt;
+  if (path.starts_with("/")) return std::string(path);
+  if (!base) return std::nullopt;
+  return *base + "/" + std::string(path);
+}
+
+bool IsGitProgram(std::string_view w) { return w == "git" || w.ends_with("/git"); }
+
+/// git's options before the subcommand that take the next word as their
+/// value (git.c handle_options; the `--opt=value` forms are one word).
+bool GitOptionTakesValue(std::string_view o) {
+  return o == "-C" || o == "-c" || o == "--git-dir" || o == "--work-tree" || o == "--namespace" ||
+         o == "--config-env" || o == "--super-prefix" || o == "--attr-source";
+}
+
+/// The git run starting at words[at] (the program), from the shell's `dir`.
+/// As git does: every `-C DIR` changes directory in turn (relative to the
+/// previous one; `-C ''` is no change); `--git-dir` names the repository,
+/// relative to where the -C options led; `--work-tree` changes the work tree,
+/// not the repository.
+GitRun ParseGitRun(const std::vector<std::string>& words, size_t at, std::optional<std::string> dir) {
+  GitRun run;
+  std::optional<std::string> git_dir;
+  size_t j = at + 1;
+  for (; j < words.size() && words[j] != ";" && words[j].starts_with("-"); ++j) {
+    std::string_view name = words[j];
+    std::string_view value;
+    if (const size_t eq = name.find('='); name.starts_with("--") && eq != std::string_view::npos) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+    } else if (GitOptionTakesValue(name)) {
+      if (j + 1 >= words.size() || words[j + 1] == ";") return run;  // git would refuse it
+      value = words[++j];
     }
+    if (name == "-C" && !value.empty()) dir = ChangeDir(dir, value);
+    if (name == "--git-dir") git_dir = std::string(value);
   }
-  return dir;
+  if (j < words.size() && words[j] != ";") run.subcommand = words[j];
+  run.dir = git_dir ? ChangeDir(dir, *git_dir) : dir;
+  return run;
+}
+
+/// Every git run in `words`, each with its directory: the payload's cwd, as
+/// changed by `cd DIR` / `pushd DIR` at the start of a simple command, then by
+/// git's own options. Anything that moves the shell in a way not followed
+/// here (cd with no or an expanded argument, cd inside a subshell, a loop or
+/// a condition, popd) or sets GIT_DIR makes the later runs' directory
+/// unknown: better no link than one to another repository.
+std::vector<GitRun> GitRuns(const std::vector<std::string>& words, const std::string& cwd) {
+  std::vector<GitRun> runs;
+  std::optional<std::string> dir;
+  if (!cwd.empty()) dir = cwd;
+  bool git_dir_env = false;
+  for (size_t k = 0; k < words.size(); ++k) {
+    const std::string& w = words[k];
+    std::string_view name = w;
+    while (name.starts_with("(")) name.remove_prefix(1);
+    if (name == "cd" || name == "pushd" || name == "popd") {
+      const bool command_start = (k == 0 || words[k - 1] == ";") && name.size() == w.size();
+      if (command_start && name != "popd" && k + 1 < words.size() && words[k + 1] != ";") {
+        dir = ChangeDir(dir, words[++k]);
+      } else {
+        dir = std::nullopt;
+      }
+      continue;
+    }
+    if (Contains(w, "GIT_DIR=")) git_dir_env = true;  // `GIT_DIR=x git …`, `export GIT_DIR=x`
+    if (!IsGitProgram(w)) continue;
+    runs.push_back(ParseGitRun(words, k, dir));
+    if (git_dir_env) runs.back().dir = std::nullopt;
+  }
+  return runs;
+}
+
+/// The distinct directories of the runs of `subcommand`; nullopt when one of
+/// them is unknown.
+std::optional<std::vector<std::string>> RunDirs(const std::vector<GitRun>& runs, std::string_view subcommand) {
+  std::vector<std::string> dirs;
+  for (const GitRun& run : runs) {
+    if (run.subcommand != subcommand) continue;
+    if (!run.dir) return std::nullopt;
+    if (std::find(dirs.begin(), dirs.end(), *run.dir) == dirs.end()) dirs.push_back(*run.dir);
+  }
+  return dirs;
 }
 
 void BashLinks(const std::string& command, const std::vector<std::string>& output, const std::string& cwd,
@@ -281,41 +368,66 @@ void BashLinks(const std::string& command, const std::vector<std::string>& outpu
       if (std::optional<GithubRef> ref = ParseGithubLinkUrl(urls.front())) AddLink(links, MakeLink(*ref, TitleFlag(pr_runs.front())));
     }
   }
-  const bool commits = !Invocations(words, "git", {"commit"}).empty();
-  const bool pushes = !Invocations(words, "git", {"push"}).empty();
-  if ((!commits && !pushes) || cwd.empty() || !git.resolve_commit) return;
-  const std::string dir = RepoDir(words, cwd);
-  auto full_hash = [&](const std::string& rev) -> std::string {
-    std::optional<std::string> full = git.resolve_commit(dir, rev);
-    if (full && IsHash(*full, 40)) return *full;
-    return IsHash(rev) ? rev : std::string();
-  };
-  std::optional<std::optional<std::pair<std::string, std::string>>> origin;  // asked at most once
-  auto origin_repo = [&]() -> std::optional<std::pair<std::string, std::string>> {
-    if (!origin) {
-      std::optional<std::string> url = git.origin_url ? git.origin_url(dir) : std::nullopt;
-      origin = url ? GithubRepoOfRemote(*url) : std::nullopt;
+  const std::vector<GitRun> runs = GitRuns(words, cwd);
+  const std::optional<std::vector<std::string>> commit_dirs = RunDirs(runs, "commit");
+  const std::optional<std::vector<std::string>> push_dirs = RunDirs(runs, "push");
+  const bool commits = !commit_dirs || !commit_dirs->empty();
+  const bool pushes = !push_dirs || !push_dirs->empty();
+  if ((!commits && !pushes) || !git.resolve_commit) return;
+  std::vector<std::pair<std::string, std::optional<std::pair<std::string, std::string>>>> origins;  // asked once a dir
+  auto origin_repo = [&](const std::string& dir) -> std::optional<std::pair<std::string, std::string>> {
+    for (const auto& [d, repo] : origins) {
+      if (d == dir) return repo;
     }
-    return *origin;
+    std::optional<std::string> url = git.origin_url ? git.origin_url(dir) : std::nullopt;
+    origins.emplace_back(dir, url ? GithubRepoOfRemote(*url) : std::nullopt);
+    return origins.back().second;
   };
-  if (commits) {
+  auto full_hash = [&](const std::string& dir, const std::string& rev) -> std::string {
+    std::optional<std::string> full = git.resolve_commit(dir, rev);
+    return full && IsHash(*full, 40) && (!IsHash(rev) || full->starts_with(rev)) ? *full : std::string();
+  };
+  // A commit line counts only where its hash is a commit of a github.com
+  // repository among the dirs the command committed in, and of one such
+  // repository only: `git -C /other commit` is never linked to the cwd's.
+  if (commit_dirs) {
     for (std::string_view line : Lines(all)) {
       std::optional<std::pair<std::string, std::string>> commit = CommitLine(line);
       if (!commit) continue;
-      std::optional<std::pair<std::string, std::string>> repo = origin_repo();
-      if (!repo) break;  // not on github.com: nothing
-      const std::string hash = full_hash(commit->first);
-      if (std::optional<GithubRef> ref = hash.empty() ? std::nullopt : CommitRef(*repo, hash)) {
-        AddLink(links, MakeLink(*ref, commit->second));
+      std::optional<GithubRef> found;
+      bool ambiguous = false;
+      for (const std::string& dir : *commit_dirs) {
+        std::optional<std::pair<std::string, std::string>> repo = origin_repo(dir);
+        const std::string hash = repo ? full_hash(dir, commit->first) : std::string();
+        std::optional<GithubRef> ref = hash.empty() ? std::nullopt : CommitRef(*repo, hash);
+        if (!ref) continue;
+        if (found && found->url != ref->url) ambiguous = true;
+        found = std::move(ref);
       }
+      if (found && !ambiguous) AddLink(links, MakeLink(*found, commit->second));
     }
   }
   if (pushes) {
+    // The repository is the one git's "To" line names; the dirs only expand
+    // an abbreviated hash or name the commit of a new branch, and only when
+    // they agree.
     for (const PushedRef& pushed : PushedRefs(all)) {
-      std::optional<std::pair<std::string, std::string>> repo =
-          pushed.remote_url.empty() ? origin_repo() : GithubRepoOfRemote(pushed.remote_url);
+      std::optional<std::pair<std::string, std::string>> repo;
+      if (!pushed.remote_url.empty()) {
+        repo = GithubRepoOfRemote(pushed.remote_url);
+      } else if (push_dirs && push_dirs->size() == 1) {
+        repo = origin_repo(push_dirs->front());
+      }
       if (!repo) continue;
-      const std::string hash = full_hash(pushed.rev);
+      std::string hash;
+      bool ambiguous = false;
+      for (const std::string& dir : push_dirs ? *push_dirs : std::vector<std::string>()) {
+        const std::string full = full_hash(dir, pushed.rev);
+        if (full.empty()) continue;
+        if (!hash.empty() && hash != full) ambiguous = true;
+        hash = full;
+      }
+      if (hash.empty() || ambiguous) hash = IsHash(pushed.rev) ? pushed.rev : std::string();
       if (std::optional<GithubRef> ref = hash.empty() ? std::nullopt : CommitRef(*repo, hash)) {
         AddLink(links, MakeLink(*ref, ""));
       }

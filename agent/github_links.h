@@ -9,12 +9,17 @@
 //    - an MCP `mcp__…github…__create_pull_request` tool: the pull request URL
 //      in its result; the title from its input;
 //    - Bash `git commit`: "[<branch> (root-commit)? <hash>] <subject>", the
-//      commit titled by its subject, in the `origin` of the payload's cwd;
+//      commit titled by its subject, in the `origin` of the repository the
+//      command's git ran in: the payload's cwd as a leading `cd DIR &&` and
+//      git's own `-C DIR` / `--git-dir` change it. The hash must name a
+//      commit there; when the directory is not known for sure (cd into a
+//      variable, a subshell, GIT_DIR) or several repositories could hold the
+//      commit, nothing is linked rather than another repository's URL;
 //    - Bash `git push`: "<old>..<new> <src> -> <dst>" and "* [new branch] <src>
 //      -> <dst>", the pushed tips, in the repository of git's "To <url>" line.
 //    Commit URLs need that repository on github.com (https, ssh, git and
 //    scp-like remote URLs); any other host gives nothing. Abbreviated hashes
-//    are expanded with `git rev-parse` in the cwd. Only
+//    are expanded with `git rev-parse` in that directory. Only
 //    `https://github.com/<owner>/<repo>/pull/<n>` and `…/commit/<hex>` are
 //    ever produced (ParseGithubLinkUrl).
 // 2) Queued and sent once per (session, URL): agent/github_link_queue.h.

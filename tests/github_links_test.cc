@@ -1,17 +1,31 @@
 // GitHub links: URL and remote parsing, what PostToolUse payloads yield (with
-// a fake git and with real temporary repositories), and the queue drained
-// into the real refserver — duplicates, unknown sessions, a refusing archive.
+// a fake git and with real temporary repositories) — the repository each git
+// ran in included — and the queue drained into the real refserver and into a
+// fake sink: duplicates, unknown sessions, a refusing archive, a drain killed
+// midway, concurrent drains, transient failures and giving up, torn and
+// oversized queues.
 #include "agent/github_links.h"
 
+#include <fcntl.h>
+#include <signal.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 #include <sqlite3.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
+#include <memory>
 #include <optional>
+#include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "agent/github_link_queue.h"
@@ -62,6 +76,52 @@ GitQueries FakeGit(std::optional<std::string> origin, std::string full = std::st
   return q;
 }
 
+/// One repository FakeRepos knows: its origin, its commits (full hashes) and
+/// its branches.
+struct FakeRepo {
+  std::optional<std::string> origin;
+  std::vector<std::string> commits;
+  std::vector<std::pair<std::string, std::string>> branches;  // {name, full hash}
+};
+
+/// A git that knows repositories by directory, as git finds them: from the
+/// directory (lexically normalized) or from its .git directory.
+GitQueries FakeRepos(std::map<std::string, FakeRepo> known) {
+  auto repos = std::make_shared<const std::map<std::string, FakeRepo>>(std::move(known));
+  auto find = [repos](const std::string& dir) -> const FakeRepo* {
+    std::string d = std::filesystem::path(dir).lexically_normal().string();
+    if (d.size() > 1 && d.ends_with("/")) d.pop_back();
+    if (d.ends_with("/.git")) d.resize(d.size() - 5);
+    auto it = repos->find(d);
+    return it == repos->end() ? nullptr : &it->second;
+  };
+  GitQueries q;
+  q.origin_url = [find](const std::string& dir) -> std::optional<std::string> {
+    const FakeRepo* r = find(dir);
+    return r ? r->origin : std::nullopt;
+  };
+  q.resolve_commit = [find](const std::string& dir, const std::string& rev) -> std::optional<std::string> {
+    const FakeRepo* r = find(dir);
+    if (!r) return std::nullopt;
+    for (const auto& [name, hash] : r->branches) {
+      if (name == rev) return hash;
+    }
+    for (const std::string& c : r->commits) {
+      if (c.starts_with(rev)) return c;
+    }
+    return std::nullopt;
+  };
+  return q;
+}
+
+/// The URLs LinksFromToolUse finds for a Bash command run in `cwd`.
+std::vector<std::string> LinkUrls(const GitQueries& git, const std::string& command, const std::string& out,
+                                  const std::string& err = "", const std::string& cwd = "/w/cwd") {
+  std::vector<std::string> urls;
+  for (const GithubLink& l : LinksFromToolUse(BashPayload(command, out, err, cwd), git)) urls.push_back(l.url);
+  return urls;
+}
+
 std::string GitBinary() {
   for (const char* p : {"/usr/bin/git", "/usr/local/bin/git", "/bin/git"}) {
     if (::access(p, X_OK) == 0) return p;
@@ -102,8 +162,10 @@ struct Repo {
     std::filesystem::create_directories(dir);
     Git({"init", "-q", "-b", "main"});
   }
-  ProcessResult Git(std::vector<std::string> args) const {
-    std::vector<std::string> argv = {GitBinary(), "-C", dir, "-c", "user.name=T", "-c", "user.email=t@example.com"};
+  ProcessResult Git(std::vector<std::string> args) const { return GitAt(dir, std::move(args)); }
+  /// git in another directory of the same root (a second repository).
+  ProcessResult GitAt(const std::string& at, std::vector<std::string> args) const {
+    std::vector<std::string> argv = {GitBinary(), "-C", at, "-c", "user.name=T", "-c", "user.email=t@example.com"};
     argv.insert(argv.end(), args.begin(), args.end());
     ProcessResult r = RunProcess(argv, {"HOME=" + root.path(), "GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_NOSYSTEM=1",
                                         "PATH=/usr/bin:/bin", "LC_ALL=C"});
@@ -111,11 +173,76 @@ struct Repo {
     REQUIRE(r.exit_code == 0);
     return r;
   }
-  std::string Head() const {
-    std::string out = Git({"rev-parse", "HEAD"}).out;
+  std::string Head(const std::string& at = "") const {
+    std::string out = GitAt(at.empty() ? dir : at, {"rev-parse", "HEAD"}).out;
     return out.substr(0, out.find('\n'));
   }
 };
+
+/// A backend for links alone: answers AddGithubLink with `answer` (OK when
+/// none) and appends every URL it took to the file `wire`, so that sends
+/// from threads and from a forked child all count.
+class LinkSink : public uploader::ArchiveSink {
+ public:
+  LinkSink(const std::string& root, std::string wire, std::function<Status(const GithubLink&)> answer = {})
+      : ArchiveSink(root), wire_(std::move(wire)), answer_(std::move(answer)) {}
+  Status AddGithubLink(const std::string&, const GithubLink& link) override {
+    Status st = answer_ ? answer_(link) : Status::Ok();
+    if (!st.ok()) return st;
+    const std::string line = link.url + "\n";
+    const int fd = ::open(wire_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (fd < 0) return Status::Io("test wire");
+    const bool whole = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());  // one write: atomic
+    ::close(fd);
+    return whole ? Status::Ok() : Status::Io("test wire");
+  }
+
+ private:
+  std::string wire_;
+  std::function<Status(const GithubLink&)> answer_;
+};
+
+/// How often each URL reached a LinkSink's wire.
+std::map<std::string, int> WireCounts(const std::string& wire) {
+  std::map<std::string, int> counts;
+  if (!std::filesystem::exists(wire)) return counts;
+  std::istringstream in(ReadWholeFile(wire));
+  for (std::string line; std::getline(in, line);) ++counts[line];
+  return counts;
+}
+
+/// Pull requests first+1 … first+n of acme/app, titled with `title_bytes` letters.
+std::vector<GithubLink> PullRequests(int first, int n, size_t title_bytes = 5) {
+  std::vector<GithubLink> links;
+  for (int i = first + 1; i <= first + n; ++i) {
+    GithubLink l;
+    l.url = "https://github.com/acme/app/pull/" + std::to_string(i);
+    l.link_type = "pull_request";
+    l.title = std::string(title_bytes, 'T');
+    links.push_back(l);
+  }
+  return links;
+}
+
+/// Collects what tsync logs at warn and above while it lives.
+class LogCapture {
+ public:
+  LogCapture() : old_(spdlog::default_logger()) {
+    auto logger = std::make_shared<spdlog::logger>("capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(out_));
+    logger->set_level(spdlog::level::warn);
+    spdlog::set_default_logger(logger);
+  }
+  ~LogCapture() { spdlog::set_default_logger(old_); }
+  LogCapture(const LogCapture&) = delete;
+  LogCapture& operator=(const LogCapture&) = delete;
+  std::string text() const { return out_.str(); }
+
+ private:
+  std::shared_ptr<spdlog::logger> old_;
+  std::ostringstream out_;
+};
+
+constexpr const char* kQueueSession = "7d6c5b4a-3210-4fed-8cba-987654321000";
 
 }  // namespace
 
@@ -258,6 +385,91 @@ TEST_CASE("github links: git commit and git push with a fake git — github.com 
             .empty());
 }
 
+TEST_CASE("github links: git -C, --git-dir and cd decide the repository a commit is linked to — not the cwd's",
+          "[github_links]") {
+  const std::string mine = "c0ffee0000000000000000000000000000000001";
+  const std::string theirs = "0123456789abcdef0123456789abcdef01234567";
+  const std::map<std::string, FakeRepo> repos = {
+      {"/w/cwd", {"git@github.com:acme/cwd.git", {mine}, {{"feat", mine}}}},
+      {"/w/other", {"https://github.com/acme/other.git", {theirs}, {{"feat", theirs}}}},
+  };
+  const GitQueries git = FakeRepos(repos);
+  const std::string out = "[main 0123456] Fix it\n 1 file changed\n";
+  const std::vector<std::string> other = {"https://github.com/acme/other/commit/" + theirs};
+
+  for (const char* command : {
+           "git -C /w/other commit -m 'Fix it'",  // was linked as acme/cwd/commit/0123456
+           "git -C ../other commit -m 'Fix it'",
+           "git -C /w -C other commit -m 'Fix it'",  // each -C relative to the one before
+           "git -C /nowhere -C /w/other commit -am 'Fix it'",
+           "git -C '' -C /w/other commit -m 'Fix it'",  // -C '' changes nothing
+           "git -c user.name=x -C /w/other --no-pager commit -m 'Fix it'",
+           "git --git-dir=/w/other/.git commit -m 'Fix it'",
+           "git --git-dir ../other/.git commit -m 'Fix it'",
+           "git -C /w --git-dir=other/.git commit -m 'Fix it'",  // --git-dir relative to where -C led
+           "cd /w/other && git commit -m 'Fix it'",
+           "cd .. && git -C other commit -m 'Fix it'",
+           "git add -A && /usr/bin/git -C /w/other commit -m 'Fix it'",
+       }) {
+    INFO(command);
+    CHECK(LinkUrls(git, command, out) == other);
+  }
+  // --work-tree changes the work tree, not the repository.
+  CHECK(LinkUrls(git, "git --work-tree=/w/other commit -m x", "[main c0ffee0] x\n") ==
+        std::vector<std::string>{"https://github.com/acme/cwd/commit/" + mine});
+  CHECK(LinkUrls(git, "git --work-tree /w/other commit -m x", out).empty());
+  // A commit line whose hash the repository does not hold is not linked (was: the cwd's repository, short hash).
+  CHECK(LinkUrls(git, "git commit -m 'Fix it'", out).empty());
+  // Options before the subcommand are skipped; other subcommands are no commit.
+  CHECK(LinkUrls(git, "git -c commit.gpgsign=false commit -m x", "[main c0ffee0] x\n") ==
+        std::vector<std::string>{"https://github.com/acme/cwd/commit/" + mine});
+  CHECK(LinkUrls(git, "git -C /w/other log --oneline commit", out).empty());
+  // After the subcommand, -C is commit's own option (reuse a message), no directory.
+  CHECK(LinkUrls(git, "git commit --amend -C HEAD", "[main c0ffee0] x\n") ==
+        std::vector<std::string>{"https://github.com/acme/cwd/commit/" + mine});
+  // Two repositories in one command: each commit to its own.
+  CHECK(LinkUrls(git, "git -C /w/cwd commit -m a && git -C /w/other commit -m b",
+                 "[main c0ffee0] a\n[main 0123456] b\n") ==
+        std::vector<std::string>{"https://github.com/acme/cwd/commit/" + mine, other[0]});
+  // Push: the To line names the repository; the new branch is resolved where git ran.
+  const std::string new_branch = "To github.com:acme/other.git\n * [new branch]      feat -> feat\n";
+  CHECK(LinkUrls(git, "git -C /w/other push -u origin feat", "", new_branch) == other);
+  CHECK(LinkUrls(git, "cd \"$REPO\" && git push -u origin feat", "", new_branch).empty());
+  CHECK(LinkUrls(git, "cd \"$REPO\" && git push", "", "To github.com:acme/other.git\n   fedcba9..0123456  main -> main\n") ==
+        std::vector<std::string>{"https://github.com/acme/other/commit/0123456"});
+}
+
+TEST_CASE("github links: a git whose directory cannot be known for sure links nothing rather than the cwd's repository",
+          "[github_links]") {
+  const std::string hash = "0123456789abcdef0123456789abcdef01234567";
+  // Both repositories hold the commit: following the cwd would give a link, and a wrong one.
+  const GitQueries git = FakeRepos({
+      {"/w/cwd", {"git@github.com:acme/cwd.git", {hash}, {}}},
+      {"/w/other", {"git@github.com:acme/other.git", {hash}, {}}},
+  });
+  const std::string out = "[main 0123456] x\n";
+  CHECK(LinkUrls(git, "git commit -m x", out) == std::vector<std::string>{"https://github.com/acme/cwd/commit/" + hash});
+  for (const char* command : {
+           "cd \"$REPO\" && git commit -m x",
+           "cd ~/other && git commit -m x",
+           "cd && git commit -m x",
+           "(cd /w/other && git commit -m x)",
+           "git -C $REPO commit -m x",
+           "git -C ~/other commit -m x",
+           "git -C \"$(pwd)/x\" commit -m x",
+           "git --git-dir=\"$D\" commit -m x",
+           "GIT_DIR=/w/other/.git git commit -m x",
+           "export GIT_DIR=/w/other/.git; git commit -m x",
+           "for d in a b; do cd $d; git commit -m x; done",
+           "if cd /w/other; then git commit -m x; fi",
+           "pushd /w/other && popd && git commit -m x",
+           "git -C /w/cwd commit -m a && git -C /w/other commit -m b",  // both hold it: which one?
+       }) {
+    INFO(command);
+    CHECK(LinkUrls(git, command, out).empty());
+  }
+}
+
 TEST_CASE("github links: malformed payloads give nothing and never throw", "[github_links]") {
   const GitQueries git = FakeGit("git@github.com:acme/app.git");
   const std::vector<std::string> bad = {
@@ -308,6 +520,32 @@ TEST_CASE("github links: real repositories — git commit and git push with gith
     REQUIRE(links.size() == 1);
     CHECK(links[0].url == "https://github.com/acme/app/commit/" + head);
   }
+}
+
+TEST_CASE("github links: real repositories — git -C and --git-dir link the commit of the repository git ran in",
+          "[github_links]") {
+  REQUIRE_FALSE(GitBinary().empty());
+  Repo repo;
+  repo.Git({"remote", "add", "origin", "git@github.com:acme/app.git"});
+  repo.Git({"commit", "-q", "--allow-empty", "-m", "In app"});
+  const std::string other = repo.root / "other";
+  std::filesystem::create_directories(other);
+  repo.GitAt(other, {"init", "-q", "-b", "main"});
+  repo.GitAt(other, {"remote", "add", "origin", "https://github.com/acme/other.git"});
+  repo.GitAt(other, {"commit", "-q", "--allow-empty", "-m", "In other"});
+  const std::string line = repo.GitAt(other, {"log", "-1", "--format=[main %h] %s"}).out;
+  const std::string want = "https://github.com/acme/other/commit/" + repo.Head(other);
+  const GitQueries git = agent::RealGitQueries(std::chrono::seconds(20));
+  for (const std::string& command : {"git -C " + other + " commit -m 'In other'", std::string("git -C ../other commit -m x"),
+                                     std::string("git --git-dir=../other/.git commit -m x")}) {
+    INFO(command);
+    std::vector<GithubLink> links = LinksFromToolUse(BashPayload(command, line, "", repo.dir), git);
+    REQUIRE(links.size() == 1);
+    CHECK(links[0].url == want);
+    CHECK(links[0].title == "In other");
+  }
+  // The same output from a plain `git commit` in app: app holds no such commit.
+  CHECK(LinksFromToolUse(BashPayload("git commit -m x", line, "", repo.dir), git).empty());
 }
 
 TEST_CASE("github links: the queue is drained into the refserver once — duplicates, a 404 session, an archive",
@@ -396,6 +634,198 @@ TEST_CASE("github links: the queue is drained into the refserver once — duplic
   agent::LinkSendResult refused = agent::SendQueuedGithubLinks(dest.path(), sid, "x", archive, **redactor);
   CHECK(refused.dropped == 1);
   CHECK(TotalViolations(server.port()) == 0);
+}
+
+TEST_CASE("github link queue: a drain killed mid-send loses no link, and the next one sends each once",
+          "[github_links]") {
+  TempDir dest;
+  const std::string wire = dest / "wire";
+  auto redactor = redact::Redactor::CreateDefault();
+  REQUIRE(redactor.ok());
+  const std::vector<GithubLink> links = PullRequests(0, 3);
+  REQUIRE(agent::QueueGithubLinks(dest.path(), kQueueSession, links).ok());
+
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    // Killed while the second link is on the wire: the first was sent and recorded, the queue not yet rewritten.
+    LinkSink sink(dest / "archive-child", wire, [&](const GithubLink& l) {
+      if (l.url == links[1].url) ::raise(SIGKILL);
+      return Status::Ok();
+    });
+    agent::SendQueuedGithubLinks(dest.path(), kQueueSession, "srv-1", sink, **redactor);
+    ::_exit(0);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  REQUIRE(WIFSIGNALED(status));
+  CHECK(WireCounts(wire) == std::map<std::string, int>{{links[0].url, 1}});
+  CHECK(agent::QueuedGithubLinkCount(dest.path(), kQueueSession) == 3);  // nothing left the queue
+
+  LinkSink sink(dest / "archive", wire);
+  const agent::LinkSendResult r = agent::SendQueuedGithubLinks(dest.path(), kQueueSession, "srv-1", sink, **redactor);
+  CHECK(r.sent == 2);
+  CHECK(r.skipped == 1);  // the sent record says the first one is on the backend
+  CHECK(agent::QueuedGithubLinkCount(dest.path(), kQueueSession) == 0);
+  CHECK(WireCounts(wire) == std::map<std::string, int>{{links[0].url, 1}, {links[1].url, 1}, {links[2].url, 1}});
+}
+
+TEST_CASE("github link queue: two drains at once while the hook queues more — every link sent once, none left",
+          "[github_links]") {
+  TempDir dest;
+  const std::string wire = dest / "wire";
+  auto redactor = redact::Redactor::CreateDefault();
+  REQUIRE(redactor.ok());
+  REQUIRE(agent::QueueGithubLinks(dest.path(), kQueueSession, PullRequests(0, 30)).ok());
+  std::atomic<size_t> sent{0};
+  auto drainer = [&](const std::string& name) {
+    LinkSink sink(dest / name, wire, [](const GithubLink&) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));  // widen the window between read and rewrite
+      return Status::Ok();
+    });
+    for (int pass = 0; pass < 4; ++pass) {
+      sent += agent::SendQueuedGithubLinks(dest.path(), kQueueSession, "srv-1", sink, **redactor).sent;
+    }
+  };
+  std::thread watcher(drainer, "a"), save(drainer, "b");
+  std::atomic<int> queued{0};
+  std::thread hook([&] {
+    for (int i = 30; i < 60; ++i) {
+      if (agent::QueueGithubLinks(dest.path(), kQueueSession, PullRequests(i, 1)).ok()) ++queued;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  });
+  hook.join();
+  watcher.join();
+  save.join();
+  CHECK(queued == 30);
+  LinkSink last(dest / "c", wire);
+  sent += agent::SendQueuedGithubLinks(dest.path(), kQueueSession, "srv-1", last, **redactor).sent;
+
+  const std::map<std::string, int> counts = WireCounts(wire);
+  CHECK(counts.size() == 60);
+  for (const auto& [url, n] : counts) {
+    INFO(url);
+    CHECK(n == 1);
+  }
+  CHECK(sent == 60);
+  CHECK(agent::QueuedGithubLinkCount(dest.path(), kQueueSession) == 0);
+}
+
+TEST_CASE("github link queue: an unreachable backend keeps the links, which reach the refserver later, once",
+          "[github_links]") {
+  RefServer server;
+  TempDir dest;
+  uploader::SyncClientOptions options;
+  options.sleep = [](std::chrono::milliseconds) {};
+  config::Config config;
+  config.api_key = "k1";
+  config.backend_url = "http://127.0.0.1:1";  // nothing listens
+  auto down_client = uploader::SyncClient::Create(config, options);
+  REQUIRE(down_client.ok());
+  uploader::SyncSink down(std::move(down_client.value()));
+  config.backend_url = server.url();
+  auto client = uploader::SyncClient::Create(config, options);
+  REQUIRE(client.ok());
+  uploader::SyncSink sink(std::move(client.value()));
+  uploader::SessionInfo info;
+  info.external_id = kQueueSession;
+  info.transcript_path = "/home/u/.claude/projects/p/" + info.external_id + ".jsonl";
+  auto init = sink.Init(info);
+  REQUIRE(init.ok());
+  auto redactor = redact::Redactor::CreateDefault();
+  REQUIRE(redactor.ok());
+  const std::vector<GithubLink> links = PullRequests(0, 2);
+  REQUIRE(agent::QueueGithubLinks(dest.path(), kQueueSession, links).ok());
+
+  for (int pass = 0; pass < 3; ++pass) {
+    const agent::LinkSendResult r = agent::SendQueuedGithubLinks(dest.path(), kQueueSession, init->session_id, down,
+                                                                 **redactor);
+    CHECK(r.sent == 0);
+    CHECK(r.kept == 2);  // the first failed, the second waits behind it
+    CHECK(r.dropped == 0);
+  }
+  CHECK(agent::QueuedGithubLinkCount(dest.path(), kQueueSession) == 2);
+
+  const agent::LinkSendResult r = agent::SendQueuedGithubLinks(dest.path(), kQueueSession, init->session_id, sink,
+                                                               **redactor);
+  CHECK(r.sent == 2);
+  CHECK(agent::QueuedGithubLinkCount(dest.path(), kQueueSession) == 0);
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open_v2((server.dir() / "db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+  sqlite3_stmt* q = nullptr;
+  REQUIRE(sqlite3_prepare_v2(db, "SELECT url FROM github_links ORDER BY url", -1, &q, nullptr) == SQLITE_OK);
+  std::vector<std::string> urls;
+  while (sqlite3_step(q) == SQLITE_ROW) urls.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(q, 0)));
+  sqlite3_finalize(q);
+  sqlite3_close(db);
+  CHECK(urls == std::vector<std::string>{links[0].url, links[1].url});
+  CHECK(TotalViolations(server.port()) == 0);
+}
+
+TEST_CASE("github link queue: a link the backend keeps failing with 503 is given up after 50 tries, with a warning",
+          "[github_links]") {
+  TempDir dest;
+  const std::string wire = dest / "wire";
+  auto redactor = redact::Redactor::CreateDefault();
+  REQUIRE(redactor.ok());
+  GithubLink pr = PullRequests(0, 1).front();
+  pr.title = "Secret plans";
+  REQUIRE(agent::QueueGithubLinks(dest.path(), kQueueSession, {pr}).ok());
+  LinkSink sink(dest / "archive", wire, [](const GithubLink&) { return Status::Transient("HTTP 503"); });
+  LogCapture log;
+  size_t kept = 0;
+  for (int pass = 1; pass < 50; ++pass) kept += agent::SendQueuedGithubLinks(dest.path(), kQueueSession, "srv-1", sink,
+                                                                             **redactor).kept;
+  CHECK(kept == 49);
+  CHECK(agent::QueuedGithubLinkCount(dest.path(), kQueueSession) == 1);
+  CHECK(log.text().empty());
+  const agent::LinkSendResult last = agent::SendQueuedGithubLinks(dest.path(), kQueueSession, "srv-1", sink, **redactor);
+  CHECK(last.dropped == 1);
+  CHECK(agent::QueuedGithubLinkCount(dest.path(), kQueueSession) == 0);
+  const std::string logged = log.text();
+  INFO(logged);
+  CHECK(logged.find("a GitHub pull_request link was dropped after 50 tries") != std::string::npos);
+  CHECK(logged.find("tsync link") != std::string::npos);  // what to do
+  CHECK(logged.find("github.com") == std::string::npos);  // never the URL
+  CHECK(logged.find("Secret") == std::string::npos);      // nor the title
+  CHECK(WireCounts(wire).empty());
+}
+
+TEST_CASE("github link queue: a torn record and a queue over 4 MiB — every link after them is sent, the torn one logged",
+          "[github_links]") {
+  TempDir dest;
+  const std::string wire = dest / "wire";
+  const std::string queue = agent::GithubLinkDir(dest.path()) + "/" + kQueueSession + ".jsonl";
+  auto redactor = redact::Redactor::CreateDefault();
+  REQUIRE(redactor.ok());
+  LinkSink sink(dest / "archive", wire);
+  LogCapture log;
+
+  SECTION("a writer died mid-record: the next record still starts on a line of its own") {
+    WriteFile(queue, R"({"url":"https://github.com/acme/app/pull/1","ti)", 0600);
+    const std::vector<GithubLink> next = PullRequests(1, 1);
+    REQUIRE(agent::QueueGithubLinks(dest.path(), kQueueSession, next).ok());
+    const agent::LinkSendResult r = agent::SendQueuedGithubLinks(dest.path(), kQueueSession, "srv-1", sink, **redactor);
+    CHECK(r.sent == 1);
+    CHECK(WireCounts(wire) == std::map<std::string, int>{{next[0].url, 1}});
+    CHECK(log.text().find("1 unreadable line(s) in the GitHub link queue") != std::string::npos);
+  }
+  SECTION("5 MiB of links are all sent (they were cut at 4 MiB), and a record over 4 MiB is skipped") {
+    // ~3 KiB a record: two rounds of reading.
+    REQUIRE(agent::QueueGithubLinks(dest.path(), kQueueSession, PullRequests(0, 1700, 3000)).ok());
+    AppendFile(queue, std::string(5 << 20, 'x') + "\n");
+    REQUIRE(agent::QueueGithubLinks(dest.path(), kQueueSession, PullRequests(1700, 10)).ok());
+    REQUIRE(std::filesystem::file_size(queue) > (9u << 20));
+    const agent::LinkSendResult r = agent::SendQueuedGithubLinks(dest.path(), kQueueSession, "srv-1", sink, **redactor);
+    CHECK(r.sent == 1710);
+    const std::map<std::string, int> counts = WireCounts(wire);
+    CHECK(counts.size() == 1710);
+    CHECK(std::all_of(counts.begin(), counts.end(), [](const auto& c) { return c.second == 1; }));
+    CHECK(agent::QueuedGithubLinkCount(dest.path(), kQueueSession) == 0);
+    CHECK(std::filesystem::file_size(queue) == 0);
+    CHECK(log.text().find("1 unreadable line(s)") != std::string::npos);
+  }
 }
 
 }  // namespace tsync::testing

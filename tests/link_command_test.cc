@@ -80,6 +80,16 @@ struct Home {
            Quoted(command) + R"(},"tool_response":{"stdout":)" + Quoted(out) + R"(,"stderr":)" + Quoted(err) +
            R"(,"interrupted":false,"isImage":false},"tool_use_id":"toolu_01"})";
   }
+  /// What Claude Code sends after the GitHub MCP server's create_pull_request:
+  /// the PR as JSON text in a content block.
+  std::string McpPayload(const std::string& title, const std::string& pr_json) const {
+    return R"({"session_id":")" + std::string(kId) + R"(","transcript_path":")" + transcript +
+           R"(","cwd":"/home/dev/app","permission_mode":"default","hook_event_name":"PostToolUse",)"
+           R"("tool_name":"mcp__github__create_pull_request","tool_input":{"owner":"acme","repo":"app","title":)" +
+           Quoted(title) + R"(,"head":"feat","base":"main","body":"Retries with jitter."},)"
+           R"("tool_response":[{"type":"text","text":)" +
+           Quoted(pr_json) + R"(}],"tool_use_id":"toolu_02"})";
+  }
   std::string DestDir() const {
     config::Config cfg;
     cfg.state_dir = state;
@@ -125,6 +135,23 @@ TEST_CASE("post-tool-use hook — gh pr create is linked after the session's ini
   const auto links = h.Links();
   CHECK(links[0] == std::vector<std::string>{"https://github.com/acme/app/pull/57", "cli_hook", "Add retries"});
   CHECK(agent::QueuedGithubLinkCount(h.DestDir(), kId) == 0);
+  CHECK(TotalViolations(h.server.port()) == 0);
+}
+
+TEST_CASE("post-tool-use hook — the GitHub MCP create_pull_request result is linked with source cli_hook", "[links]") {
+  Home h;
+  const std::string pr_json =
+      R"({"id":1,"number":58,"url":"https://api.github.com/repos/acme/app/pulls/58",)"
+      R"("html_url":"https://github.com/acme/app/pull/58","diff_url":"https://github.com/acme/app/pull/58.diff",)"
+      R"("user":{"login":"octocat","html_url":"https://github.com/octocat"},"title":"Add retries","state":"open"})";
+  const ProcessResult hook = h.Tsync({"hook", "post-tool-use"}, h.McpPayload("Add retries", pr_json));
+  CHECK(hook.exit_code == 0);
+  CHECK(hook.out.empty());
+  CHECK(hook.err.empty());
+  // Queued by the hook, sent by the watcher it started once the session is on the backend.
+  REQUIRE(WaitFor([&] { return h.Links().size() == 1; }));
+  CHECK(h.Links()[0] == std::vector<std::string>{"https://github.com/acme/app/pull/58", "cli_hook", "Add retries"});
+  REQUIRE(WaitFor([&] { return agent::QueuedGithubLinkCount(h.DestDir(), kId) == 0; }));
   CHECK(TotalViolations(h.server.port()) == 0);
 }
 
