@@ -138,51 +138,54 @@ Reply SendFrom(const std::string& source_ip, int port, const std::string& method
   return ParseReply(raw);
 }
 
-std::vector<StoredEvent> StoredEvents(const RefServer& server, const std::string& external_id) {
-  std::vector<StoredEvent> out;
+namespace {
+
+// The text columns of `sql`'s rows for one session (?1 = its external id),
+// read straight from the refserver's database; none when it cannot be read.
+std::vector<std::vector<std::string>> SessionRows(const RefServer& server, const std::string& external_id,
+                                                  const char* sql) {
+  std::vector<std::vector<std::string>> rows;
   sqlite3* db = nullptr;
   if (sqlite3_open_v2((server.dir() / "db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
     sqlite3_close(db);
-    return out;
+    return rows;
   }
   sqlite3_busy_timeout(db, 5000);
   sqlite3_stmt* q = nullptr;
-  const char* sql =
-      "SELECT e.event_type, e.timestamp, e.payload FROM events e JOIN sessions s ON s.id = e.session_id "
-      "WHERE s.external_id = ?1 ORDER BY e.id";
   if (sqlite3_prepare_v2(db, sql, -1, &q, nullptr) == SQLITE_OK) {
     sqlite3_bind_text(q, 1, external_id.c_str(), -1, SQLITE_TRANSIENT);
     while (sqlite3_step(q) == SQLITE_ROW) {
-      auto text = [&](int col) { return std::string(reinterpret_cast<const char*>(sqlite3_column_text(q, col))); };
-      out.push_back(StoredEvent{text(0), text(1), text(2)});
+      std::vector<std::string>& row = rows.emplace_back();
+      for (int col = 0; col < sqlite3_column_count(q); ++col) {
+        const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(q, col));
+        row.emplace_back(text != nullptr ? text : "");
+      }
     }
   }
   sqlite3_finalize(q);
   sqlite3_close(db);
+  return rows;
+}
+
+}  // namespace
+
+std::vector<StoredEvent> StoredEvents(const RefServer& server, const std::string& external_id) {
+  std::vector<StoredEvent> out;
+  for (auto& r : SessionRows(server, external_id,
+                             "SELECT e.event_type, e.timestamp, e.payload FROM events e JOIN sessions s ON s.id = "
+                             "e.session_id WHERE s.external_id = ?1 ORDER BY e.id")) {
+    out.push_back(StoredEvent{r[0], r[1], r[2]});
+  }
   return out;
 }
 
 std::vector<StoredGithubLink> StoredGithubLinks(const RefServer& server, const std::string& external_id) {
   std::vector<StoredGithubLink> out;
-  sqlite3* db = nullptr;
-  if (sqlite3_open_v2((server.dir() / "db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
-    sqlite3_close(db);
-    return out;
+  for (auto& r : SessionRows(server, external_id,
+                             "SELECT g.link_type, g.url, COALESCE(g.title, ''), g.source FROM github_links g "
+                             "JOIN sessions s ON s.id = g.session_id WHERE s.external_id = ?1 ORDER BY g.id")) {
+    out.push_back(StoredGithubLink{r[0], r[1], r[2], r[3]});
   }
-  sqlite3_busy_timeout(db, 5000);
-  sqlite3_stmt* q = nullptr;
-  const char* sql =
-      "SELECT g.link_type, g.url, COALESCE(g.title, ''), g.source FROM github_links g "
-      "JOIN sessions s ON s.id = g.session_id WHERE s.external_id = ?1 ORDER BY g.id";
-  if (sqlite3_prepare_v2(db, sql, -1, &q, nullptr) == SQLITE_OK) {
-    sqlite3_bind_text(q, 1, external_id.c_str(), -1, SQLITE_TRANSIENT);
-    while (sqlite3_step(q) == SQLITE_ROW) {
-      auto text = [&](int col) { return std::string(reinterpret_cast<const char*>(sqlite3_column_text(q, col))); };
-      out.push_back(StoredGithubLink{text(0), text(1), text(2), text(3)});
-    }
-  }
-  sqlite3_finalize(q);
-  sqlite3_close(db);
   return out;
 }
 
