@@ -37,7 +37,6 @@ constexpr size_t kEnvelopeRoom = 128 * 1024;
 constexpr size_t kMinBudget = 64 * 1024;
 // Bytes of the transcript read before Init to learn cwd and git branch.
 constexpr size_t kHeadBytes = 1 << 20;
-constexpr size_t kMaxFirstUserMessage = 4096;
 constexpr size_t kMaxHostField = 255;
 constexpr size_t kMaxCwd = 8192;
 // Contiguity answers in a row on one file without progress before it is
@@ -122,7 +121,8 @@ struct SyncSession::Impl {
   std::chrono::steady_clock::time_point checkpoint_written_at{};
   bool needs_init = true;   // the next pass starts with Init
   bool first_message_acked = false;
-  std::optional<std::string> summary_acked;
+  std::optional<MetadataText> summary_acked;  // the facts' summary the sink has
+  MetadataText summary_attached;              // the one the chunk in flight carries
   PassFollowUp follow_up;  // summaries for other sessions, GitHub links, upload times
 
   explicit Impl(SyncSession& session)
@@ -427,7 +427,7 @@ struct SyncSession::Impl {
           for (std::string_view rule : red.fired) done.redactions[std::string(rule)] += 1;
         }
         if (req.first_user_message) first_message_acked = true;
-        if (req.summary) summary_acked = req.summary;
+        if (req.summary) summary_acked = summary_attached;
         transient_streak = 0;
         conflicts_in_row = 0;
         budget = std::min(budget * 2, s.options_.chunk.budget);
@@ -482,14 +482,16 @@ struct SyncSession::Impl {
   /// first_user_message until one is acknowledged; summary when it changed.
   void AttachMetadata(uploader::ChunkRequest* req) {
     if (!first_message_acked && stream_facts.first_user_message()) {
-      redact::RedactResult red = s.redactor_.RedactText(*stream_facts.first_user_message());
-      std::string text = Cut(red.text(), kMaxFirstUserMessage);
+      std::string text =
+          SendableMetadata(s.redactor_, *stream_facts.first_user_message(), SessionFacts::kMaxFirstUserMessageBytes);
       if (!text.empty()) req->first_user_message = std::move(text);
     }
     if (stream_facts.summary() && stream_facts.summary() != summary_acked) {
-      redact::RedactResult red = s.redactor_.RedactText(*stream_facts.summary());
-      std::string text = Cut(red.text(), uploader::kMaxSummaryBytes);
-      if (!text.empty()) req->summary = std::move(text);
+      std::string text = SendableMetadata(s.redactor_, *stream_facts.summary(), uploader::kMaxSummaryBytes);
+      if (!text.empty()) {
+        req->summary = std::move(text);
+        summary_attached = *stream_facts.summary();
+      }
     }
   }
 

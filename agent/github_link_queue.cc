@@ -268,8 +268,7 @@ void SendRound(std::vector<QueuedLink>& queue, const std::string& dest_dir, cons
       continue;
     }
     uploader::GithubLink link = q.link;
-    redact::RedactResult red = redactor.RedactText(link.title);
-    link.title = CleanLinkTitle(red.text());
+    link.title = SendableLinkTitle(redactor, link.title);
     const Status status = sink.AddGithubLink(backend_session_id, link);
     if (status.ok()) {
       RecordSentGithubLink(dest_dir, session_id, q.link.url);

@@ -7,6 +7,7 @@
 
 #include "agent/git_info.h"
 #include "agent/session_facts.h"
+#include "redact/redactor.h"
 
 namespace tsync::agent {
 namespace {
@@ -225,7 +226,7 @@ uploader::GithubLink MakeLink(const GithubRef& ref, std::string_view title) {
   uploader::GithubLink link;
   link.url = ref.url;
   link.link_type = ref.link_type;
-  link.title = CleanLinkTitle(title);
+  link.title = QueuedLinkTitle(title);
   link.source = "cli_hook";
   return link;
 }
@@ -555,14 +556,21 @@ std::vector<uploader::GithubLink> LinksFromToolUse(std::string_view payload_json
   return links;
 }
 
-std::string CleanLinkTitle(std::string_view title) {
-  std::string text = CleanMetadataText(title, kMaxGithubTitleChars * 4);
+std::string QueuedLinkTitle(std::string_view title) {
+  if (title.size() > kMaxQueuedTitleBytes) return std::string();
+  return CleanMetadataText(title, kMaxQueuedTitleBytes);
+}
+
+std::string SendableLinkTitle(const redact::Redactor& redactor, std::string_view queued_title) {
+  const std::string text =
+      SendableMetadata(redactor, MetadataText{std::string(queued_title), false}, kMaxGithubTitleChars * 4);
   size_t chars = 0, at = 0;
   for (; at < text.size(); ++at) {
     if ((static_cast<unsigned char>(text[at]) & 0xC0) != 0x80 && ++chars > kMaxGithubTitleChars) break;
   }
-  text.resize(at);
-  return text;
+  std::string_view cut = redact::CutRedacted(text, at);
+  while (!cut.empty() && cut.back() == ' ') cut.remove_suffix(1);
+  return std::string(cut);
 }
 
 }  // namespace tsync::agent

@@ -38,6 +38,10 @@
 #include "base/status.h"
 #include "uploader/sink.h"
 
+namespace tsync::redact {
+class Redactor;
+}
+
 namespace tsync::agent {
 
 inline constexpr size_t kMaxGithubTitleChars = 500;  // PROTOCOL.md github-links
@@ -80,8 +84,15 @@ bool MayHoldGithubLink(std::string_view payload);
 /// source "cli_hook", deduplicated; none for a malformed payload.
 std::vector<uploader::GithubLink> LinksFromToolUse(std::string_view payload_json, const GitQueries& git);
 
-/// The title cleaned (controls removed, spaces collapsed) and cut to 500
-/// characters at a UTF-8 boundary.
-std::string CleanLinkTitle(std::string_view title);
+/// The title as queued: cleaned (controls removed), whole — not yet cut to
+/// the backend's 500 characters, since a cut before redaction can leave part
+/// of a secret that no rule recognises. "" for a title over
+/// kMaxQueuedTitleBytes (no real commit subject or PR title is that long).
+std::string QueuedLinkTitle(std::string_view title);
+inline constexpr size_t kMaxQueuedTitleBytes = 64 * 1024;
+
+/// What may be sent of a queued title: SendableMetadata() (redacted, cleaned),
+/// cut to 500 characters, never inside a [REDACTED:…] marker.
+std::string SendableLinkTitle(const redact::Redactor& redactor, std::string_view queued_title);
 
 }  // namespace tsync::agent

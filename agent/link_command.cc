@@ -73,7 +73,7 @@ int RunLink(const config::Config& config, const LinkArgs& args, std::ostream& ou
   uploader::GithubLink link;
   link.url = ref->url;
   link.link_type = ref->link_type;
-  link.title = CleanLinkTitle((*redactor)->RedactText(CleanLinkTitle(args.title)).text());
+  link.title = SendableLinkTitle(**redactor, QueuedLinkTitle(args.title));
   link.source = "manual";
   const std::string what = ref->link_type == "commit" ? "commit " + ref->ref.substr(0, 12) : "pull request #" + ref->ref;
   const std::string target = ref->owner + "/" + ref->repo + " " + what;

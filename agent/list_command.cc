@@ -33,8 +33,10 @@ struct Row {
 
 std::string Title(const std::string& transcript) {
   const SessionFacts facts = FactsFromHead(transcript, kTitleHeadBytes);
-  if (facts.summary()) return *facts.summary();
-  return facts.first_user_message().value_or("");
+  // Shown on this machine only, so not redacted (the transcript is here).
+  if (facts.summary()) return facts.summary()->Cleaned(SessionFacts::kMaxSummaryBytes);
+  if (facts.first_user_message()) return facts.first_user_message()->Cleaned(SessionFacts::kMaxFirstUserMessageBytes);
+  return "";
 }
 
 std::string Ago(int64_t mtime) {

@@ -8,7 +8,7 @@ PassFollowUp::PassFollowUp(const SessionRef& session, const std::string& dest_di
     : session_(session), dest_dir_(dest_dir), redactor_(redactor), summaries_(session, dest_dir, redactor) {}
 
 SessionFacts::SummaryFilter PassFollowUp::SummaryFilter() {
-  return [this](std::string_view leaf_uuid, const std::string& summary) { return summaries_.Claim(leaf_uuid, summary); };
+  return [this](std::string_view leaf_uuid, const MetadataText& summary) { return summaries_.Claim(leaf_uuid, summary); };
 }
 
 void PassFollowUp::AfterPass(uploader::Sink& sink, const std::string& backend_session_id, bool reached_sink) {

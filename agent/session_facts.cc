@@ -12,6 +12,7 @@
 #include "base/fs.h"
 #include "base/json_line_parser.h"
 #include "base/utf8.h"
+#include "redact/redactor.h"
 #include "tracker/chunk_reader.h"
 
 namespace tsync::agent {
@@ -164,6 +165,44 @@ class TextCleaner {
   bool prev_cr_ = false;
 };
 
+// Collects a metadata value as read, up to `cap` bytes (see MetadataText).
+class RawCollector {
+ public:
+  explicit RawCollector(size_t cap) : cap_(cap) {}
+
+  void Append(std::string_view s) {
+    if (value_.cut_off) return;
+    if (!IsValidUtf8(s)) {
+      std::string repaired;
+      AppendRepairedUtf8(&repaired, s);
+      AppendValid(repaired);
+    } else {
+      AppendValid(s);
+    }
+  }
+
+  // The value, or nullopt when it cleans to nothing (four bytes hold any
+  // character, so a cut that short still shows whether one survives).
+  std::optional<MetadataText> Finish() {
+    if (value_.Cleaned(4).empty()) return std::nullopt;
+    return std::move(value_);
+  }
+
+ private:
+  void AppendValid(std::string_view s) {
+    const size_t room = cap_ - value_.raw.size();
+    if (s.size() > room) {
+      value_.raw.append(TruncateUtf8(s, room));
+      value_.cut_off = true;
+    } else {
+      value_.raw.append(s);
+    }
+  }
+
+  size_t cap_;
+  MetadataText value_;
+};
+
 bool FlagSet(object root, const char* key) {
   bool flag = false;
   return !root[key].get(flag) && flag;
@@ -171,7 +210,7 @@ bool FlagSet(object root, const char* key) {
 
 // The first-message candidate of a top-level user line, or nullopt when the line is not a
 // human prompt (rules in the header).
-std::optional<std::string> PromptText(object root) {
+std::optional<MetadataText> PromptText(object root) {
   for (const char* flag : kNotPromptFlags) {
     if (FlagSet(root, flag)) return std::nullopt;
   }
@@ -180,11 +219,11 @@ std::optional<std::string> PromptText(object root) {
 
   element content;
   if (root.at_pointer("/message/content").get(content)) return std::nullopt;
-  TextCleaner cleaner(SessionFacts::kMaxFirstUserMessageBytes);
+  RawCollector collected(SessionFacts::kMaxFirstUserMessageBytes + kMetadataLookahead);
   std::string_view text;
   if (!content.get(text)) {
     if (IsNotPromptText(text)) return std::nullopt;
-    cleaner.Append(text);
+    collected.Append(text);
   } else {
     simdjson::dom::array blocks;
     if (content.get(blocks)) return std::nullopt;
@@ -193,15 +232,13 @@ std::optional<std::string> PromptText(object root) {
       std::string_view type;
       if (block["type"].get(type) || type != "text" || block["text"].get(text)) continue;
       if (IsNotPromptText(text)) continue;
-      if (any) cleaner.Append("\n");
-      cleaner.Append(text);
+      if (any) collected.Append("\n");
+      collected.Append(text);
       any = true;
     }
     if (!any) return std::nullopt;  // tool results, images: nothing typed
   }
-  std::string cleaned = cleaner.Finish();
-  if (cleaned.empty()) return std::nullopt;
-  return cleaned;
+  return collected.Finish();
 }
 
 }  // namespace
@@ -210,6 +247,31 @@ std::string CleanMetadataText(std::string_view text, size_t max_bytes) {
   TextCleaner cleaner(max_bytes);
   cleaner.Append(text);
   return cleaner.Finish();
+}
+
+std::string MetadataText::Cleaned(size_t max_bytes) const { return CleanMetadataText(raw, max_bytes); }
+
+std::string SendableMetadata(const redact::Redactor& redactor, const MetadataText& value, size_t max_bytes) {
+  const redact::RedactResult as_read = redactor.RedactText(value.raw);
+  const std::string cleaned = CleanMetadataText(as_read.text(), as_read.text().size());
+  const redact::RedactResult sendable = redactor.RedactText(cleaned);
+  const std::string_view text = sendable.text();
+  size_t limit = max_bytes;
+  if (value.cut_off) {
+    // Each byte of `text` is a byte read or part of a marker, in order, so
+    // its first n bytes reach at most n + `unmapped` bytes into what was
+    // read, where `unmapped` bounds the bytes read that have no byte of
+    // their own in `text` (redacted spans, removed controls): every byte read
+    // is either one of text's bytes outside markers, or unmapped.
+    const size_t markers = redact::MarkerBytes(as_read) + redact::MarkerBytes(sendable);
+    const size_t mapped_at_least = text.size() > markers ? text.size() - markers : 0;
+    const size_t unmapped = value.raw.size() - std::min(value.raw.size(), mapped_at_least);
+    const size_t safe = value.raw.size() > kMetadataSecretReach ? value.raw.size() - kMetadataSecretReach : 0;
+    limit = std::min(limit, safe > unmapped ? safe - unmapped : 0);
+  }
+  std::string_view cut = redact::CutRedacted(text, limit);
+  while (!cut.empty() && cut.back() == ' ') cut.remove_suffix(1);
+  return std::string(cut);
 }
 
 struct SessionFacts::LineParser : JsonLineParser {};
@@ -247,12 +309,14 @@ void SessionFacts::Observe(std::string_view line) {
         first_user_message_ = PromptText(root);
         if (first_user_message_) ++version_;
       } else if (type == "summary" && !root["summary"].get(value)) {
-        std::string cleaned = CleanMetadataText(value, kMaxSummaryBytes);
+        RawCollector collected(kMaxSummaryBytes + kMetadataLookahead);
+        collected.Append(value);
+        std::optional<MetadataText> summary = collected.Finish();
         std::string_view leaf;
         if (root["leafUuid"].get(leaf)) leaf = {};
-        const bool ours = cleaned.empty() || !summary_filter_ || summary_filter_(leaf, cleaned);
-        if (ours && !cleaned.empty() && cleaned != summary_) {
-          summary_ = std::move(cleaned);
+        const bool ours = summary && (!summary_filter_ || summary_filter_(leaf, *summary));
+        if (ours && summary != summary_) {
+          summary_ = std::move(summary);
           ++version_;
         }
       }

@@ -32,13 +32,15 @@
 // A session that starts with a slash command therefore gets its first typed
 // prompt as first message, not "/command".
 //
+// Values are kept as the transcript holds them (MetadataText: not cleaned,
+// not redacted, UTF-8 repaired) and longer than their field allows, so that
+// redaction sees a secret at the field's limit whole. SendableMetadata() makes
+// the text that may leave the machine; nothing else may be sent or logged.
+//
 // Cleaning (first message and summary): \n, \t and \r become one space (a
 // \r\n pair one space, so words stay apart), other C0 controls, DEL and C1
 // controls (U+0080..U+009F) are removed, leading/trailing spaces trimmed, then
-// cut at a UTF-8 boundary. A value that ends up empty is treated as absent.
-//
-// Redaction is NOT done here: values hold raw transcript text, possibly with
-// secrets. The engine redacts what it sends and must never log them.
+// cut at a UTF-8 boundary. A value that cleans to nothing is treated as absent.
 // Thread-safety: single-owner; not thread-safe.
 #pragma once
 
@@ -49,7 +51,40 @@
 #include <string>
 #include <string_view>
 
+namespace tsync::redact {
+class Redactor;
+}
+
 namespace tsync::agent {
+
+/// How far past a field's limit a metadata value is read. A secret that
+/// straddles the end of what was read may be in sight only in part, which no
+/// rule recognises, so SendableMetadata() sends nothing from the last
+/// kMetadataSecretReach bytes of a value that went on: that is the longest
+/// secret the catalogue matches (a JWT) except PEM key blocks, which the
+/// private-key-truncated rule redacts when they run to the end of the text.
+inline constexpr size_t kMetadataSecretReach = 64 * 1024;
+inline constexpr size_t kMetadataLookahead = 2 * kMetadataSecretReach;
+
+/// A metadata value as read: raw transcript text (UTF-8 repaired), up to its
+/// field's limit plus kMetadataLookahead bytes.
+struct MetadataText {
+  std::string raw;
+  bool cut_off = false;  // the value went on past `raw`
+
+  /// Cleaned (see above) and cut to `max_bytes`: for showing on this machine
+  /// (`tsync list`) and tests, never for sending — it is not redacted.
+  std::string Cleaned(size_t max_bytes) const;
+  bool operator==(const MetadataText&) const = default;
+};
+
+/// What may be sent of `value` in a field of at most `max_bytes`: redacted as
+/// read (rules for multi-line secrets need the newlines), cleaned, redacted
+/// again (cleaning can join what a control character kept apart), then cut at
+/// a UTF-8 boundary, never inside a [REDACTED:…] marker, and — when the value
+/// was cut off — never so far that it reaches the last kMetadataSecretReach
+/// bytes read. "" when nothing is left.
+std::string SendableMetadata(const redact::Redactor& redactor, const MetadataText& value, size_t max_bytes);
 
 class SessionFacts {
  public:
@@ -68,18 +103,20 @@ class SessionFacts {
   const std::string& cwd() const { return cwd_; }
   /// Last non-empty `gitBranch`; empty until one is seen.
   const std::string& git_branch() const { return git_branch_; }
-  /// The first human prompt, cleaned; never "".
-  const std::optional<std::string>& first_user_message() const { return first_user_message_; }
-  /// The last non-empty summary, cleaned; never "". A later summary line with
+  /// The first human prompt (its text blocks joined by \n); never one that
+  /// cleans to "".
+  const std::optional<MetadataText>& first_user_message() const { return first_user_message_; }
+  /// The last summary that does not clean to "". A later summary line with
   /// an empty `summary` is ignored (the server cannot be told to clear it),
   /// and so is one the summary filter declines.
-  const std::optional<std::string>& summary() const { return summary_; }
+  const std::optional<MetadataText>& summary() const { return summary_; }
 
-  /// Asked for every summary line (its `leafUuid`, "" when absent, and the
-  /// cleaned text): false when the summary describes another session (a
-  /// continued conversation, agent/summary_links.h), which then does not
-  /// become this session's summary. Default: every summary is this session's.
-  using SummaryFilter = std::function<bool(std::string_view leaf_uuid, const std::string& summary)>;
+  /// Asked for every summary line that does not clean to "" (its `leafUuid`,
+  /// "" when absent, and the text): false when the summary describes another
+  /// session (a continued conversation, agent/summary_links.h), which then
+  /// does not become this session's summary. Default: every summary is this
+  /// session's.
+  using SummaryFilter = std::function<bool(std::string_view leaf_uuid, const MetadataText& summary)>;
   void set_summary_filter(SummaryFilter filter) { summary_filter_ = std::move(filter); }
 
   /// Incremented whenever any value above changes; the engine remembers the
@@ -97,8 +134,8 @@ class SessionFacts {
   std::unique_ptr<LineParser> parser_;
   std::string cwd_;
   std::string git_branch_;
-  std::optional<std::string> first_user_message_;
-  std::optional<std::string> summary_;
+  std::optional<MetadataText> first_user_message_;
+  std::optional<MetadataText> summary_;
   SummaryFilter summary_filter_;
   uint64_t version_ = 0;
   uint64_t parsed_lines_ = 0;

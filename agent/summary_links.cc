@@ -16,7 +16,6 @@
 #include "base/fs.h"
 #include "base/json.h"
 #include "base/sha256.h"
-#include "base/utf8.h"
 #include "tracker/checkpoint.h"
 
 namespace tsync::agent {
@@ -232,23 +231,6 @@ size_t WaitingSummaryCount(const std::string& dest_dir, const std::string& sessi
       std::count_if(loaded.items.begin(), loaded.items.end(), [](const WaitingSummary& w) { return !w.refused; }));
 }
 
-std::string CutSummary(std::string_view text) {
-  std::string_view cut = TruncateUtf8(text, uploader::kMaxSummaryBytes);
-  if (cut.size() == text.size()) return std::string(text);
-  // A marker the cut would split goes whole: a reader should see either
-  // [REDACTED:<rule>] or nothing, never a fragment that reads as text.
-  constexpr std::string_view kMarker = "[REDACTED:";
-  for (size_t at = text.find(kMarker); at != std::string_view::npos && at < cut.size();
-       at = text.find(kMarker, at + 1)) {
-    const size_t end = text.find(']', at + kMarker.size());
-    if (end == std::string_view::npos || end >= cut.size()) {
-      cut = cut.substr(0, at);
-      break;
-    }
-  }
-  return std::string(cut);
-}
-
 SummaryLinks::SummaryLinks(SessionRef session, std::string dest_dir, const redact::Redactor& redactor,
                            SummaryLinksOptions options)
     : session_(std::move(session)),
@@ -261,7 +243,7 @@ int64_t SummaryLinks::Now() const {
   return options_.now ? options_.now() : static_cast<int64_t>(std::time(nullptr));
 }
 
-bool SummaryLinks::Claim(std::string_view leaf_uuid, const std::string& summary) {
+bool SummaryLinks::Claim(std::string_view leaf_uuid, const MetadataText& summary) {
   if (leaf_uuid.empty()) return true;
   auto it = decided_.find(leaf_uuid);
   if (it == decided_.end()) {
@@ -278,9 +260,7 @@ bool SummaryLinks::Claim(std::string_view leaf_uuid, const std::string& summary)
     it = decided_.emplace(std::string(leaf_uuid), std::move(holders)).first;
   }
   if (it->second.empty()) return true;
-  // Redaction markers may lengthen the text: cut again after it.
-  redact::RedactResult red = redactor_.RedactText(summary);
-  const std::string text = CutSummary(red.text());
+  const std::string text = SendableMetadata(redactor_, summary, uploader::kMaxSummaryBytes);
   if (text.empty()) return false;
   for (const std::string& target : it->second) Record(target, text);
   return false;

@@ -42,6 +42,7 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/session_facts.h"
 #include "agent/session_scan.h"
 #include "redact/redactor.h"
 #include "tracker/leaf_index.h"
@@ -62,9 +63,9 @@ class SummaryLinks {
 
   /// The SessionFacts summary filter: true when the summary is this
   /// session's; false when it describes other sessions, for which it is then
-  /// recorded as waiting (redacted, cut to 2048 bytes at a UTF-8 boundary).
+  /// recorded as waiting (SendableMetadata: redacted, at most 2048 bytes).
   /// The project is re-indexed at most once per pass.
-  bool Claim(std::string_view leaf_uuid, const std::string& summary);
+  bool Claim(std::string_view leaf_uuid, const MetadataText& summary);
 
   /// After a pass that reached the sink (this session exists there): sends
   /// what waits for this session, and what it recorded for others. Never
@@ -99,9 +100,5 @@ class SummaryLinks {
 /// Summaries waiting to be sent to `session_id` (for `tsync status --session`;
 /// refused ones are never sent, so they do not count).
 size_t WaitingSummaryCount(const std::string& dest_dir, const std::string& session_id);
-
-/// A redacted summary cut to PROTOCOL.md's 2048 bytes: at a UTF-8 boundary,
-/// and before a [REDACTED:…] marker the cut would split.
-std::string CutSummary(std::string_view redacted);
 
 }  // namespace tsync::agent

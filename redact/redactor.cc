@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <unordered_map>
 
+#include "base/utf8.h"
 #include "redact/catalogue.h"
 #include "redact/json_strings.h"
 #include "redact/key_names.h"
@@ -522,6 +523,24 @@ RedactResult Redactor::RedactOnce(std::string_view text, bool try_json) const {
 RedactResult Redactor::RedactLine(std::string_view line) const { return Redact(line, true); }
 
 RedactResult Redactor::RedactText(std::string_view text) const { return Redact(text, false); }
+
+size_t MarkerBytes(const RedactResult& result) {
+  size_t n = 0;
+  for (std::string_view rule : result.fired) n += kMarkerOpen.size() + rule.size() + 1;
+  return n;
+}
+
+std::string_view CutRedacted(std::string_view redacted, size_t max_bytes) {
+  std::string_view cut = TruncateUtf8(redacted, max_bytes);
+  if (cut.size() == redacted.size()) return cut;
+  // A rule id holds no '[', so a marker the cut splits opens at the last '['.
+  const size_t open = cut.rfind('[');
+  if (open != std::string_view::npos) {
+    const size_t end = MarkerEndAt(redacted, open);
+    if (end != std::string_view::npos && end > cut.size()) cut = cut.substr(0, open);
+  }
+  return cut;
+}
 
 std::string StripUrlUserinfo(std::string_view url) {
   size_t scheme = url.find("://");

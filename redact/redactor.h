@@ -133,6 +133,16 @@ class Redactor {
   std::vector<std::unique_ptr<Keyword>> keywords_;
 };
 
+/// The bytes of the markers `result` wrote, one per fired span: an upper
+/// bound on the marker bytes its text holds.
+size_t MarkerBytes(const RedactResult& result);
+
+/// `redacted` cut to at most `max_bytes` for a length-limited field: at a
+/// UTF-8 boundary, and before a [REDACTED:<rule-id>] marker the cut would
+/// split, so a reader sees a marker whole or not at all, never a fragment
+/// that reads as text.
+std::string_view CutRedacted(std::string_view redacted, size_t max_bytes);
+
 /// A git remote URL safe to send: `https://user:token@host/x` -> `https://host/x`.
 std::string StripUrlUserinfo(std::string_view url);
 

@@ -31,6 +31,7 @@
 #include "agent/github_link_queue.h"
 #include "base/json.h"
 #include "config/config.h"
+#include "redact/redactor.h"
 #include "tests/refserver_process.h"
 #include "tests/test_util.h"
 #include "uploader/archive_sink.h"
@@ -292,6 +293,28 @@ TEST_CASE("github links: the hook's first check lets ordinary tool calls leave a
   CHECK(MayHoldGithubLink(BashPayload("gh pr create --fill", "https://github.com/acme/app/pull/7\n")));
   CHECK(MayHoldGithubLink(BashPayload("git commit -m x", "[main 1234567] x\n")));
   CHECK(MayHoldGithubLink(BashPayload("git push", "", "To github.com:acme/app.git\n")));
+}
+
+TEST_CASE("github links: a title is queued whole and cut to 500 characters only after redaction", "[github_links]") {
+  auto redactor = redact::Redactor::CreateDefault();
+  REQUIRE(redactor.ok());
+  const std::string token = "ghp_aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5";
+  // "é" is 2 bytes: 490 characters, then the token across character 500.
+  std::string head;
+  for (int i = 0; i < 490; ++i) head += "\u00e9";
+  const std::string queued = agent::QueuedLinkTitle(head + " " + token + " in CI\n");
+  CHECK(queued == head + " " + token + " in CI");  // cleaned, not cut
+  const std::string sent = agent::SendableLinkTitle(**redactor, queued);
+  CHECK(sent == head);  // the marker would pass 500 characters: it goes whole, never "ghp_aB3dE"
+  // A marker within the limit stays whole; the cut falls after it.
+  const std::string short_head(400, 't');
+  const std::string with_marker = agent::SendableLinkTitle(**redactor, short_head + " " + token + " " + head);
+  CHECK(with_marker.starts_with(short_head + " [REDACTED:github-pat] "));
+  size_t chars = 0;
+  for (unsigned char c : with_marker) chars += (c & 0xC0) != 0x80;
+  CHECK(chars == 500);
+  // No real title is this long: none is kept rather than a cut one.
+  CHECK(agent::QueuedLinkTitle(std::string(agent::kMaxQueuedTitleBytes + 1, 'x')).empty());
 }
 
 TEST_CASE("github links: gh pr create — the PR URL it prints and the title it was given", "[github_links]") {

@@ -189,6 +189,14 @@ std::vector<StoredGithubLink> StoredGithubLinks(const RefServer& server, const s
   return out;
 }
 
+StoredMetadata StoredSessionMetadata(const RefServer& server, const std::string& external_id) {
+  const auto rows = SessionRows(server, external_id,
+                                "SELECT COALESCE(first_user_message, ''), COALESCE(summary, '') FROM sessions "
+                                "WHERE external_id = ?1");
+  if (rows.empty()) return {};
+  return StoredMetadata{rows[0][0], rows[0][1]};
+}
+
 int64_t ViolationCount(int port, const char* kind) {
   Reply r = Send(port, "GET", "/debug/violations", {});
   simdjson::dom::parser parser;

@@ -86,6 +86,13 @@ struct StoredGithubLink {
 /// `external_id`, in the order they arrived (read from its database).
 std::vector<StoredGithubLink> StoredGithubLinks(const RefServer& server, const std::string& external_id);
 
+/// The session metadata the server stored ("" when unset).
+struct StoredMetadata {
+  std::string first_user_message;
+  std::string summary;
+};
+StoredMetadata StoredSessionMetadata(const RefServer& server, const std::string& external_id);
+
 /// The server's count of client-bug violations of `kind` (/debug/violations).
 int64_t ViolationCount(int port, const char* kind);
 /// The sum over every kind.

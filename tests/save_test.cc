@@ -147,6 +147,32 @@ TEST_CASE("save — syncs to the backend with the key from the environment, idem
   CHECK(second.out.find("nothing new to send") != std::string::npos);
 }
 
+TEST_CASE("save — a secret across the first message's or the summary's limit reaches the backend in no part",
+          "[save][security]") {
+  // Cut to the field's limit before redaction, the token's prefix matched no
+  // rule and went out as text.
+  SaveFixture fx;
+  RefServer server;
+  const std::string id = "5ec7e700-0000-4000-8000-000000000001";
+  const std::string token = "ghp_aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5";
+  const std::string prompt = std::string(4096 - 16, 'p') + " " + token + " please";
+  const std::string summary = std::string(2048 - 16, 's') + " " + token;
+  WriteFile(fx.project + "/" + id + ".jsonl",
+            R"({"type":"summary","summary":")" + summary + R"(","leafUuid":"5ec7e700-0000-4000-8000-0000000000aa"})"
+            "\n"
+            R"({"parentUuid":null,"isSidechain":false,"type":"user","message":{"role":"user","content":")" +
+                prompt + R"("},"uuid":"5ec7e700-0000-4000-8000-0000000000aa","cwd":"/home/dev/demo-project",)"
+                         R"("sessionId":")" + id + R"(","timestamp":"2026-11-21T00:00:00Z"})"
+                                                   "\n");
+  ProcessResult r = fx.Run({"save", id.substr(0, 8), "--to", server.url()}, {"TSYNC_API_KEY=k1"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const StoredMetadata stored = StoredSessionMetadata(server, id);
+  CHECK(stored.first_user_message == std::string(4096 - 16, 'p'));  // the marker would pass the limit
+  CHECK(stored.summary == std::string(2048 - 16, 's'));
+  CHECK(TotalViolations(server.port()) == 0);
+}
+
 TEST_CASE("save — git is asked once per session, not again by every later save", "[save]") {
   SaveFixture fx;
   const std::string repo = fx.home / "repo";

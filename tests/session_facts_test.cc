@@ -7,9 +7,12 @@
 
 #include "base/json.h"
 #include "base/utf8.h"
+#include "redact/redactor.h"
 #include "tests/test_util.h"
 
 using tsync::agent::CleanMetadataText;
+using tsync::agent::MetadataText;
+using tsync::agent::SendableMetadata;
 using tsync::agent::SessionFacts;
 
 namespace {
@@ -45,6 +48,9 @@ std::string SummaryLine(std::string_view summary) {
   return R"({"type":"summary","summary":)" + Quoted(summary) + R"(,"leafUuid":"x"})";
 }
 
+// A value as `tsync list` shows it: cleaned, cut, not redacted.
+std::string Shown(const std::optional<MetadataText>& value) { return value ? value->Cleaned(4096) : "<none>"; }
+
 void ObserveFile(SessionFacts* facts, const std::string& path, size_t* lines = nullptr) {
   std::ifstream in(path, std::ios::binary);
   REQUIRE(in.good());
@@ -61,7 +67,7 @@ TEST_CASE("session_facts: on the real 2.1.328 samples — first prompt, cwd and 
     size_t lines = 0;
     ObserveFile(&facts, kSamples + "29a570ad-a0aa-4b9d-bb21-a8fcb685d10e.jsonl", &lines);
     REQUIRE(facts.first_user_message());
-    CHECK(*facts.first_user_message() == "please spawn a subagent");
+    CHECK(Shown(facts.first_user_message()) == "please spawn a subagent");
     CHECK(facts.cwd() == "/home/dev/demo-project");
     CHECK(facts.git_branch() == "master");
     CHECK_FALSE(facts.summary());
@@ -74,7 +80,7 @@ TEST_CASE("session_facts: on the real 2.1.328 samples — first prompt, cwd and 
     SessionFacts facts;
     ObserveFile(&facts, kSamples + "f77208d6-3db0-4287-a546-37ae05a6bf08.jsonl");
     REQUIRE(facts.first_user_message());
-    CHECK(*facts.first_user_message() == "hello there");
+    CHECK(Shown(facts.first_user_message()) == "hello there");
     CHECK(facts.cwd() == "/home/dev/demo-project");
     CHECK(facts.git_branch() == "master");
   }
@@ -120,7 +126,7 @@ TEST_CASE("session_facts: skips user lines Claude Code wrote — meta, sidechain
 
   facts.Observe(UserText("fix the <b>login</b> bug"));  // an unknown tag is the user's own text
   REQUIRE(facts.first_user_message());
-  CHECK(*facts.first_user_message() == "fix the <b>login</b> bug");
+  CHECK(Shown(facts.first_user_message()) == "fix the <b>login</b> bug");
 }
 
 TEST_CASE("session_facts: content arrays — tool_result-only skipped, text blocks joined", "[session_facts]") {
@@ -136,10 +142,10 @@ TEST_CASE("session_facts: content arrays — tool_result-only skipped, text bloc
                          R"({"type":"image","source":{"type":"base64","data":"AAAA"}},)"
                          R"({"type":"text","text":"what is in"},{"type":"text","text":"this picture?"}])"));
   REQUIRE(facts.first_user_message());
-  CHECK(*facts.first_user_message() == "what is in this picture?");
+  CHECK(Shown(facts.first_user_message()) == "what is in this picture?");
 
   facts.Observe(UserText("a later prompt"));
-  CHECK(*facts.first_user_message() == "what is in this picture?");  // first wins
+  CHECK(Shown(facts.first_user_message()) == "what is in this picture?");  // first wins
 }
 
 TEST_CASE("session_facts: cleaning — control characters removed, whitespace made spaces and trimmed",
@@ -154,10 +160,20 @@ TEST_CASE("session_facts: cleaning — control characters removed, whitespace ma
   SessionFacts facts;
   facts.Observe(UserText("\x1b[31mred\x1b[0m\tand\nplain"));
   REQUIRE(facts.first_user_message());
-  CHECK(*facts.first_user_message() == "[31mred[0m and plain");
+  CHECK(Shown(facts.first_user_message()) == "[31mred[0m and plain");
 }
 
-TEST_CASE("session_facts: cuts a 10 KB prompt to at most 4096 bytes at a UTF-8 boundary", "[session_facts]") {
+const tsync::redact::Redactor& Catalogue() {
+  static const std::unique_ptr<tsync::redact::Redactor> redactor = [] {
+    auto r = tsync::redact::Redactor::CreateDefault();
+    REQUIRE(r.ok());
+    return std::move(*r);
+  }();
+  return *redactor;
+}
+
+TEST_CASE("session_facts: a 10 KB prompt is kept whole and sent as at most 4096 bytes at a UTF-8 boundary",
+          "[session_facts]") {
   // "ab" + 3-byte euro signs: byte 4096 falls inside a character (4094 = 2 + 3 * 1364).
   std::string euros = "ab";
   while (euros.size() < 10 * 1024) euros += "\u20ac";
@@ -169,11 +185,134 @@ TEST_CASE("session_facts: cuts a 10 KB prompt to at most 4096 bytes at a UTF-8 b
     SessionFacts facts;
     facts.Observe(UserText(text));
     REQUIRE(facts.first_user_message());
-    const std::string& got = *facts.first_user_message();
-    CHECK(got.size() <= SessionFacts::kMaxFirstUserMessageBytes);
-    CHECK(got.size() == expected_size);
-    CHECK(tsync::IsValidUtf8(got));
-    CHECK(text.compare(0, got.size(), got) == 0);
+    CHECK(facts.first_user_message()->raw == text);  // within the lookahead: all of it
+    CHECK_FALSE(facts.first_user_message()->cut_off);
+    const std::string sent =
+        SendableMetadata(Catalogue(), *facts.first_user_message(), SessionFacts::kMaxFirstUserMessageBytes);
+    CHECK(sent.size() == expected_size);
+    CHECK(tsync::IsValidUtf8(sent));
+    CHECK(text.compare(0, sent.size(), sent) == 0);
+  }
+}
+
+TEST_CASE("session_facts: a prompt past the lookahead is read to it at a UTF-8 boundary and marked cut off",
+          "[session_facts]") {
+  std::string text = "a";
+  while (text.size() < SessionFacts::kMaxFirstUserMessageBytes + tsync::agent::kMetadataLookahead + 64) {
+    text += "\u20ac";
+  }
+  SessionFacts facts;
+  facts.Observe(UserText(text));
+  REQUIRE(facts.first_user_message());
+  const MetadataText& got = *facts.first_user_message();
+  CHECK(got.cut_off);
+  CHECK(got.raw.size() <= SessionFacts::kMaxFirstUserMessageBytes + tsync::agent::kMetadataLookahead);
+  CHECK(got.raw.size() > SessionFacts::kMaxFirstUserMessageBytes + tsync::agent::kMetadataLookahead - 3);
+  CHECK(tsync::IsValidUtf8(got.raw));
+  // Nothing near the end of what was read is needed: 4096 = 1 + 3 * 1365.
+  CHECK(SendableMetadata(Catalogue(), got, SessionFacts::kMaxFirstUserMessageBytes).size() == 4096);
+}
+
+TEST_CASE("session_facts: a secret across the field's limit is redacted whole, never sent in part",
+          "[session_facts]") {
+  // Cut before redaction, each of these left a prefix that no rule recognises.
+  const std::vector<std::pair<std::string, std::string>> secrets = {
+      {"ghp_aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5", "ghp_aB3d"},
+      {"AKIAIOSFODNN7EXAMPLQ", "AKIAIOSF"},
+      {"-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA3Tz2mr7SZiAMfQyuvBjM2yxmfJ3yL1W2kMpJW3Qh0pO8Y6T0\n"
+       "aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5bC7dE9fG1hJ3kL5mN7pQ9rS1tU3v\n-----END RSA PRIVATE KEY-----",
+       "MIIEowIBAAKC"},
+  };
+  for (const auto& [secret, telltale] : secrets) {
+    for (size_t before : {size_t{4096 - 12}, size_t{4096 - 30}, size_t{4096 - 60}}) {
+      CAPTURE(telltale, before);
+      SessionFacts facts;
+      facts.Observe(UserText(std::string(before, 'w') + " " + secret + " and more words after it"));
+      REQUIRE(facts.first_user_message());
+      const std::string sent =
+          SendableMetadata(Catalogue(), *facts.first_user_message(), SessionFacts::kMaxFirstUserMessageBytes);
+      CHECK(sent.find(telltale) == std::string::npos);
+      CHECK(sent.size() <= SessionFacts::kMaxFirstUserMessageBytes);
+      CHECK(sent.starts_with(std::string(std::min(before, sent.size()), 'w')));
+    }
+  }
+}
+
+TEST_CASE("session_facts: a secret at the end of what was read is left out, however much redaction shortened",
+          "[session_facts]") {
+  // The read stops inside a token that goes on past it. Before it, private
+  // key blocks of 3 KiB that redaction turns into 30-byte markers pull the
+  // token's start to within the first 4096 bytes of the redacted text. Its
+  // prefix matches no rule, so only knowing where the read stopped keeps it out.
+  std::string block = "-----BEGIN RSA PRIVATE KEY-----\n";
+  constexpr std::string_view kBase64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  uint32_t seed = 12345;
+  for (int line = 0; line < 48; ++line) {
+    for (int i = 0; i < 64; ++i) {
+      seed = seed * 1664525 + 1013904223;
+      block += kBase64[seed >> 26];
+    }
+    block += "\n";
+  }
+  block += "-----END RSA PRIVATE KEY-----";
+  const size_t cap = SessionFacts::kMaxFirstUserMessageBytes + tsync::agent::kMetadataLookahead;
+  std::string text;
+  while (text.size() + block.size() + 40 < cap) text += block + "\n";
+  text += std::string(cap - 20 - text.size(), 'x');
+  text += " ghp_aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5 after";
+  SessionFacts facts;
+  facts.Observe(UserText(text));
+  REQUIRE(facts.first_user_message());
+  REQUIRE(facts.first_user_message()->cut_off);
+  REQUIRE(tsync::agent::CleanMetadataText(Catalogue().RedactText(facts.first_user_message()->raw).text(), cap)
+              .find("ghp_aB3dE5fG7hJ9") < 4096);  // the leak that the bound prevents
+  const std::string sent =
+      SendableMetadata(Catalogue(), *facts.first_user_message(), SessionFacts::kMaxFirstUserMessageBytes);
+  CHECK(sent.find("ghp_") == std::string::npos);
+  CHECK(sent.find(block.substr(40, 16)) == std::string::npos);
+  CHECK(sent.size() <= SessionFacts::kMaxFirstUserMessageBytes);
+}
+
+TEST_CASE("session_facts: a long prompt with secrets early on still sends its first 4096 bytes, redacted",
+          "[session_facts]") {
+  const std::string jwt =
+      "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIy"
+      "fQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c";
+  std::string text;
+  for (int i = 0; i < 100; ++i) text += "token " + jwt + " ";
+  while (text.size() < SessionFacts::kMaxFirstUserMessageBytes + tsync::agent::kMetadataLookahead + 100) {
+    text += "words ";
+  }
+  SessionFacts facts;
+  facts.Observe(UserText(text));
+  REQUIRE(facts.first_user_message());
+  REQUIRE(facts.first_user_message()->cut_off);
+  const std::string sent =
+      SendableMetadata(Catalogue(), *facts.first_user_message(), SessionFacts::kMaxFirstUserMessageBytes);
+  CHECK(sent.size() > SessionFacts::kMaxFirstUserMessageBytes - 32);
+  CHECK(sent.size() <= SessionFacts::kMaxFirstUserMessageBytes);
+  CHECK(sent.starts_with("token [REDACTED:jwt] token [REDACTED:jwt]"));
+  CHECK(sent.find("eyJ") == std::string::npos);
+  const size_t tail = sent.rfind(']') + 1;
+  CHECK(sent.size() - tail > 1900);  // 100 of "token [REDACTED:jwt] " before it
+  CHECK(sent.find_first_not_of("words ", tail) == std::string::npos);
+}
+
+TEST_CASE("session_facts: a cut never splits a redaction marker", "[session_facts]") {
+  const std::string secret = "ghp_aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5";
+  for (size_t before = 4096 - 40; before < 4096; ++before) {
+    CAPTURE(before);
+    SessionFacts facts;
+    facts.Observe(UserText(std::string(before, 'w') + " " + secret));
+    REQUIRE(facts.first_user_message());
+    const std::string sent =
+        SendableMetadata(Catalogue(), *facts.first_user_message(), SessionFacts::kMaxFirstUserMessageBytes);
+    const size_t open = sent.find("[REDACTED:");
+    if (open == std::string::npos) {
+      CHECK(sent == std::string(before, 'w'));  // the marker went whole, with the space before it
+    } else {
+      CHECK(sent.substr(open) == "[REDACTED:github-pat]");
+    }
   }
 }
 
@@ -207,32 +346,34 @@ TEST_CASE("session_facts: ignores malformed lines and unknown types", "[session_
 
   facts.Observe(UserText("real"));
   REQUIRE(facts.first_user_message());
-  CHECK(*facts.first_user_message() == "real");
+  CHECK(Shown(facts.first_user_message()) == "real");
 }
 
-TEST_CASE("session_facts: summary — last one wins, cut to 2048 bytes, empty ignored", "[session_facts]") {
+TEST_CASE("session_facts: summary — last one wins, sent as at most 2048 bytes, empty ignored", "[session_facts]") {
   SessionFacts facts;
   CHECK_FALSE(facts.summary());
   facts.Observe(SummaryLine("First title"));
   REQUIRE(facts.summary());
-  CHECK(*facts.summary() == "First title");
+  CHECK(Shown(facts.summary()) == "First title");
   facts.Observe(AssistantLine(R"(text mentioning "type":"summary" is escaped, not structural)"));
   facts.Observe(SummaryLine("  Second\ttitle\n"));
-  CHECK(*facts.summary() == "Second title");
+  CHECK(Shown(facts.summary()) == "Second title");
   facts.Observe(SummaryLine(""));
   facts.Observe(SummaryLine(" \n "));
-  CHECK(*facts.summary() == "Second title");
+  CHECK(Shown(facts.summary()) == "Second title");
 
   std::string long_summary = "s";
   while (long_summary.size() < 5000) long_summary += "\u00e9";  // 2-byte: 2048 = 1 + 2 * 1023 + 1
   facts.Observe(SummaryLine(long_summary));
   REQUIRE(facts.summary());
-  CHECK(facts.summary()->size() == 2047);
-  CHECK(tsync::IsValidUtf8(*facts.summary()));
+  CHECK(facts.summary()->raw == long_summary);
+  const std::string sent = SendableMetadata(Catalogue(), *facts.summary(), SessionFacts::kMaxSummaryBytes);
+  CHECK(sent.size() == 2047);
+  CHECK(tsync::IsValidUtf8(sent));
 
   // Whitespace-separated JSON (not what Claude Code writes, but valid) is recognised too.
   facts.Observe(R"({ "type" : "summary", "summary" : "Spaced" })");
-  CHECK(*facts.summary() == "Spaced");
+  CHECK(Shown(facts.summary()) == "Spaced");
 
   SessionFacts empty;
   empty.Observe(SummaryLine(""));
@@ -303,7 +444,7 @@ TEST_CASE("session_facts: parses only lines that can change a fact", "[session_f
   CHECK(old.cwd() == "/o");
   CHECK(old.git_branch() == "dev");
   REQUIRE(old.first_user_message());
-  CHECK(*old.first_user_message() == "describe");
+  CHECK(Shown(old.first_user_message()) == "describe");
 }
 
 TEST_CASE("session_facts: is movable", "[session_facts]") {
@@ -311,9 +452,9 @@ TEST_CASE("session_facts: is movable", "[session_facts]") {
   a.Observe(UserText("moved"));
   SessionFacts b = std::move(a);
   REQUIRE(b.first_user_message());
-  CHECK(*b.first_user_message() == "moved");
+  CHECK(Shown(b.first_user_message()) == "moved");
   b.Observe(SummaryLine("after move"));
-  CHECK(*b.summary() == "after move");
+  CHECK(Shown(b.summary()) == "after move");
 }
 
 TEST_CASE("session_facts: WorkingDirFromHead — the first line naming a cwd, past a line too big to read whole",

@@ -248,10 +248,10 @@ TEST_CASE("summaries: transient failures back off, a 404 waits for the target's 
   ScriptedSink sink(dir / "archive");
   {
     agent::SummaryLinks links(second, dest, **redactor, options);
-    CHECK(links.Claim("", "no leaf"));
-    CHECK(links.Claim("ffffffff-0000-4000-8000-00000000000f", "unknown leaf"));
-    CHECK(links.Claim("b1000000-0000-4000-8000-000000000001", "our own leaf"));
-    CHECK_FALSE(links.Claim(kLeaf, "About the first"));
+    CHECK(links.Claim("", {"no leaf"}));
+    CHECK(links.Claim("ffffffff-0000-4000-8000-00000000000f", {"unknown leaf"}));
+    CHECK(links.Claim("b1000000-0000-4000-8000-000000000001", {"our own leaf"}));
+    CHECK_FALSE(links.Claim(kLeaf, {"About the first"}));
     CHECK(agent::WaitingSummaryCount(dest, kFirst) == 1);
     sink.script = {Status::Transient("503 Service Unavailable")};
     links.Send(sink);
@@ -281,7 +281,7 @@ TEST_CASE("summaries: transient failures back off, a 404 waits for the target's 
 
   // The line read again by a later process: already sent, nothing waits or goes out.
   agent::SummaryLinks later(second, dest, **redactor, options);
-  CHECK_FALSE(later.Claim(kLeaf, "About the first"));
+  CHECK_FALSE(later.Claim(kLeaf, {"About the first"}));
   CHECK(agent::WaitingSummaryCount(dest, kFirst) == 0);
   later.Send(sink);
   CHECK(sink.calls.size() == 3);
@@ -302,8 +302,8 @@ TEST_CASE("summaries: senders racing for one target send each summary once — t
     agent::SummaryLinks source(s.second, s.dest, *s.redactor);
     agent::SummaryLinks source_again(s.second, s.dest, *s.redactor);
     agent::SummaryLinks target(s.first, s.dest, *s.redactor);
-    REQUIRE_FALSE(source.Claim(kLeaf, text));
-    REQUIRE_FALSE(source_again.Claim(kLeaf, text));
+    REQUIRE_FALSE(source.Claim(kLeaf, {text}));
+    REQUIRE_FALSE(source_again.Claim(kLeaf, {text}));
     REQUIRE(agent::WaitingSummaryCount(s.dest, kFirst) == 1);
     const size_t before = sink.calls().size();
     std::atomic<int> ready{0};
@@ -344,9 +344,9 @@ TEST_CASE("summaries: a summary that redaction lengthens past 2048 bytes is cut 
   ScriptedSink sink(s.dir / "archive");
   agent::SummaryLinks links(s.second, s.dest, **redactor);
   auto sent_for = [&](const std::string& summary) {
-    REQUIRE(summary.size() <= 2048);  // what SessionFacts hands over is cut already
+    REQUIRE(summary.size() <= 2048);  // within the limit before redaction
     REQUIRE(IsValidUtf8(summary));
-    REQUIRE_FALSE(links.Claim(kLeaf, summary));
+    REQUIRE_FALSE(links.Claim(kLeaf, {summary}));
     links.Send(sink);
     REQUIRE_FALSE(sink.calls.empty());
     return sink.calls.back().second;
@@ -358,18 +358,18 @@ TEST_CASE("summaries: a summary that redaction lengthens past 2048 bytes is cut 
     const std::string redacted = std::string((*redactor)->RedactText(summary).text());
     REQUIRE(redacted.size() == 2090);
     const std::string sent = sent_for(summary);
-    CHECK(sent == std::string(2000, 'a') + " " + marker + " ");
+    CHECK(sent == std::string(2000, 'a') + " " + marker);  // the space before the cut is trimmed
     CHECK(sent.find("[REDACTED:summary-test-token-with-a-long-id") == 2001);
     CHECK(sent.find("tok0") == std::string::npos);
   }
   SECTION("the cut falls inside a character: the character goes whole") {
-    // 10 markers (450 bytes with spaces) then 662 three-byte characters: 2436 bytes redacted.
-    std::string summary;
+    // "x", 10 markers (450 bytes with spaces) then 662 three-byte characters: 2437 bytes redacted.
+    std::string summary = "x";
     for (int i = 0; i < 10; ++i) summary += " tok" + std::to_string(10 + i);
     for (int i = 0; i < 662; ++i) summary += "\xe2\x82\xac";  // €
-    REQUIRE(std::string((*redactor)->RedactText(summary).text()).size() == 2436);
+    REQUIRE(std::string((*redactor)->RedactText(summary).text()).size() == 2437);
     const std::string sent = sent_for(summary);
-    CHECK(sent.size() == 2046);  // 450 + 532 * 3: the 533rd € would end at 2049
+    CHECK(sent.size() == 2047);  // 1 + 450 + 532 * 3: the 533rd € would end at 2050
     CHECK(IsValidUtf8(sent));
     size_t markers = 0;
     for (size_t at = sent.find(marker); at != std::string::npos; at = sent.find(marker, at + 1)) ++markers;
@@ -389,7 +389,7 @@ TEST_CASE("summaries: a 400 is logged with what to do and kept — never sent ag
   options.now = [&now] { return now; };
   {
     agent::SummaryLinks links(s.second, s.dest, *s.redactor, options);
-    REQUIRE_FALSE(links.Claim(kLeaf, "About the first"));
+    REQUIRE_FALSE(links.Claim(kLeaf, {"About the first"}));
     LogCapture log;
     sink.script = {Status::InvalidInput("HTTP 400 Invalid request body")};
     links.Send(sink);
@@ -404,7 +404,7 @@ TEST_CASE("summaries: a 400 is logged with what to do and kept — never sent ag
     now += 100000;
     links.Send(sink);
     // The same line read again does not re-arm it.
-    CHECK_FALSE(links.Claim(kLeaf, "About the first"));
+    CHECK_FALSE(links.Claim(kLeaf, {"About the first"}));
     links.Send(sink);
     CHECK(sink.calls.size() == 1);
   }
@@ -420,7 +420,7 @@ TEST_CASE("summaries: a 400 is logged with what to do and kept — never sent ag
   CHECK(kept.find("\"text\":\"About the first\"") != std::string::npos);
   CHECK(kept.find("\"refused\":true") != std::string::npos);
   // Another text for the same session is another summary, sent as usual.
-  REQUIRE_FALSE(again.Claim(kLeaf, "About the first, fixed"));
+  REQUIRE_FALSE(again.Claim(kLeaf, {"About the first, fixed"}));
   again.Send(sink);
   REQUIRE(sink.calls.size() == 2);
   CHECK(sink.calls.back().second == "About the first, fixed");
@@ -438,8 +438,8 @@ TEST_CASE("summaries: a 401 or 403 stops the sender — every summary waits and 
   agent::SummaryLinksOptions options;
   options.now = [&now] { return now; };
   agent::SummaryLinks links(s.second, s.dest, *s.redactor, options);
-  REQUIRE_FALSE(links.Claim(kLeaf, "About the first"));
-  REQUIRE_FALSE(links.Claim(kThirdLeaf, "About the third"));
+  REQUIRE_FALSE(links.Claim(kLeaf, {"About the first"}));
+  REQUIRE_FALSE(links.Claim(kThirdLeaf, {"About the third"}));
   {
     LogCapture log;
     sink.script = {refusal};
@@ -474,9 +474,9 @@ TEST_CASE("summaries: a corrupt or truncated waiting file is reported and set as
   ScriptedSink sink(s.dir / "archive");
   {
     agent::SummaryLinks links(s.second, s.dest, *s.redactor);
-    REQUIRE_FALSE(links.Claim(kLeaf, "One for the first"));
-    REQUIRE_FALSE(links.Claim(kLeaf, "Two for the first"));
-    REQUIRE_FALSE(links.Claim(kThirdLeaf, "About the third"));
+    REQUIRE_FALSE(links.Claim(kLeaf, {"One for the first"}));
+    REQUIRE_FALSE(links.Claim(kLeaf, {"Two for the first"}));
+    REQUIRE_FALSE(links.Claim(kThirdLeaf, {"About the third"}));
   }
   REQUIRE(agent::WaitingSummaryCount(s.dest, kFirst) == 2);
   const std::string third_before = ReadWholeFile(s.WaitingPath(kThird));
@@ -504,7 +504,7 @@ TEST_CASE("summaries: a corrupt or truncated waiting file is reported and set as
     WriteFile(s.WaitingPath(kFirst), std::string("\x00\xff{\"items\":[", 12), 0600);
     LogCapture log;
     agent::SummaryLinks links(s.second, s.dest, *s.redactor);
-    REQUIRE_FALSE(links.Claim(kLeaf, "Three for the first"));
+    REQUIRE_FALSE(links.Claim(kLeaf, {"Three for the first"}));
     CHECK(log.text().find(s.WaitingPath(kFirst)) != std::string::npos);
     REQUIRE(s.WaitingNames(std::string(kFirst) + ".json.corrupt-").size() == 1);
     CHECK(agent::WaitingSummaryCount(s.dest, kFirst) == 1);
