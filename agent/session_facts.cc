@@ -11,6 +11,7 @@
 
 #include "base/fs.h"
 #include "base/json_line_parser.h"
+#include "base/text.h"
 #include "base/utf8.h"
 #include "redact/redactor.h"
 #include "tracker/chunk_reader.h"
@@ -46,18 +47,6 @@ constexpr std::array<std::string_view, 14> kNotPromptPrefixes = {
 constexpr std::array<const char*, 4> kNotPromptFlags = {"isMeta", "isSidechain", "isCompactSummary",
                                                         "isVisibleInTranscriptOnly"};
 
-bool Contains(std::string_view hay, std::string_view needle) {
-  return ::memmem(hay.data(), hay.size(), needle.data(), needle.size()) != nullptr;
-}
-
-// Offset of the next `needle` in `hay` at or after `from`, or npos (memmem: SIMD-fast, unlike
-// string_view::find's byte loop).
-size_t FindFrom(std::string_view hay, std::string_view needle, size_t from) {
-  if (from >= hay.size()) return std::string_view::npos;
-  const void* hit = ::memmem(hay.data() + from, hay.size() - from, needle.data(), needle.size());
-  return hit ? static_cast<const char*>(hit) - hay.data() : std::string_view::npos;
-}
-
 bool IsJsonSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
 // True when the token ending just before `pos` is `"key" :` (JSON whitespace allowed). Inside a
@@ -74,8 +63,8 @@ bool PrecededByKey(std::string_view line, size_t pos, std::string_view quoted_ke
 // True when some `"type": "<value>"` pair occurs anywhere in the line (nested ones included;
 // the parse that follows checks the top level).
 bool HasTypeValue(std::string_view line, std::string_view quoted_value) {
-  for (size_t pos = FindFrom(line, quoted_value, 0); pos != std::string_view::npos;
-       pos = FindFrom(line, quoted_value, pos + 1)) {
+  for (size_t pos = FindText(line, quoted_value, 0); pos != std::string_view::npos;
+       pos = FindText(line, quoted_value, pos + 1)) {
     if (PrecededByKey(line, pos, "\"type\"")) return true;
   }
   return false;
@@ -87,8 +76,8 @@ bool HasTypeValue(std::string_view line, std::string_view quoted_value) {
 // lines embed messages) carries the same session's branch, so "all equal" means no change.
 bool MayChangeBranch(std::string_view line, std::string_view current) {
   constexpr std::string_view kKey = "\"gitBranch\"";
-  for (size_t pos = FindFrom(line, kKey, 0); pos != std::string_view::npos;
-       pos = FindFrom(line, kKey, pos + kKey.size())) {
+  for (size_t pos = FindText(line, kKey, 0); pos != std::string_view::npos;
+       pos = FindText(line, kKey, pos + kKey.size())) {
     size_t i = pos + kKey.size();
     while (i < line.size() && IsJsonSpace(line[i])) ++i;
     if (i >= line.size() || line[i] != ':') continue;  // a value "gitBranch", not a key
@@ -282,7 +271,7 @@ SessionFacts::SessionFacts(SessionFacts&&) noexcept = default;
 SessionFacts& SessionFacts::operator=(SessionFacts&&) noexcept = default;
 
 bool SessionFacts::MightMatter(std::string_view line) const {
-  if (cwd_.empty() && Contains(line, "\"cwd\"")) return true;
+  if (cwd_.empty() && ContainsText(line, "\"cwd\"")) return true;
   if (!first_user_message_ && HasTypeValue(line, "\"user\"")) return true;
   if (HasTypeValue(line, "\"summary\"")) return true;
   return MayChangeBranch(line, git_branch_);

@@ -18,6 +18,7 @@
 #include "base/memory.h"
 #include "base/sha256.h"
 #include "base/status.h"
+#include "base/text.h"
 #include "base/utf8.h"
 #include "tests/test_util.h"
 
@@ -130,6 +131,37 @@ TEST_CASE("AppendJsonEscaped and WriteJsonEscaped match byte-at-a-time escaping 
   // The worst case fills the room it is promised, and no more (ASan).
   const std::string controls(100, '\x01');
   CHECK(Written(controls) == NaiveEscape(controls));
+}
+
+TEST_CASE("FindText finds what string_view::find finds, from every offset and at every block position",
+          "[base][text]") {
+  // A two-letter alphabet makes partial matches (anchor bytes equal, the
+  // rest not) common; needles of every length up to past a 16-byte block.
+  std::mt19937 rng(99);
+  auto text = [&](size_t n) {
+    std::string s(n, 'a');
+    for (char& c : s) c = (rng() & 1) ? 'a' : 'b';
+    return s;
+  };
+  size_t found = 0;
+  for (int round = 0; round < 3000; ++round) {
+    const std::string hay = text(rng() % 80);
+    const std::string needle = text(rng() % 20);
+    const size_t from = rng() % (hay.size() + 2);
+    CAPTURE(hay, needle, from);
+    const size_t want = from > hay.size() ? std::string_view::npos : std::string_view(hay).find(needle, from);
+    REQUIRE(tsync::FindText(hay, needle, from) == want);
+    found += want != std::string_view::npos;
+  }
+  CHECK(found > 500);  // the comparison covered hits as well as misses
+  // A match that ends on the haystack's last byte, after a long miss-free run.
+  const std::string line = std::string(1000, 'x') + R"("gitBranch")";
+  CHECK(tsync::FindText(line, R"("gitBranch")") == 1000);
+  CHECK(tsync::FindText(line, R"("gitBranch")", 1001) == std::string_view::npos);
+  CHECK(tsync::ContainsText(line, "x\"g"));
+  CHECK_FALSE(tsync::ContainsText(line, R"("agentId")"));
+  CHECK(tsync::FindText("abc", "") == 0);
+  CHECK(tsync::FindText("", "a") == std::string_view::npos);
 }
 
 TEST_CASE("JsonWriter places commas and nests", "[base][json]") {

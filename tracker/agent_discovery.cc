@@ -17,6 +17,7 @@
 
 #include "base/json_line_parser.h"
 #include "base/fs.h"
+#include "base/text.h"
 
 namespace tsync::tracker {
 
@@ -47,10 +48,6 @@ std::string Printable(std::string_view s) {
   std::string out;
   for (char c : s.substr(0, 80)) out += (c >= 0x20 && c < 0x7f) ? c : '?';
   return out + (s.size() > 80 ? "..." : "") + " (" + std::to_string(s.size()) + " bytes)";
-}
-
-bool Contains(std::string_view hay, std::string_view needle) {
-  return ::memmem(hay.data(), hay.size(), needle.data(), needle.size()) != nullptr;
 }
 
 // "agent-<id>.jsonl" -> "<id>" (unvalidated); nullopt for other names.
@@ -131,8 +128,8 @@ void AgentDiscovery::ObserveLine(std::string_view line) {
   // Every reference carries "agentId" and sits under "toolUseResult" or an "agent_progress"
   // event. Every line of an agent file has an "agentId" envelope, so the second test keeps us
   // from parsing those (1 MiB+ image lines included). Real files never escape key names.
-  if (!Contains(line, "\"agentId\"")) return;
-  if (!Contains(line, "\"toolUseResult\"") && !Contains(line, "\"agent_progress\"")) return;
+  if (!ContainsText(line, "\"agentId\"")) return;
+  if (!ContainsText(line, "\"toolUseResult\"") && !ContainsText(line, "\"agent_progress\"")) return;
 
   object root;
   if (auto err = parser_->Parse(line).get(root)) {
@@ -467,7 +464,7 @@ AgentDiscovery::Probe AgentDiscovery::ProbeSessionId(const std::string& canonica
       std::string_view line(buf.data() + pos, nl - pos);
       object root;
       std::string_view session;
-      if (!Contains(line, "\"sessionId\"") || parser_->Parse(line).get(root) ||
+      if (!ContainsText(line, "\"sessionId\"") || parser_->Parse(line).get(root) ||
           root["sessionId"].get(session)) {
         continue;
       }
