@@ -103,6 +103,13 @@ bool IsNotPromptText(std::string_view text) {
   return false;
 }
 
+// `s` itself when it is valid UTF-8, else its repair, made in *storage.
+std::string_view AsValidUtf8(std::string_view s, std::string* storage) {
+  if (IsValidUtf8(s)) return s;
+  AppendRepairedUtf8(storage, s);
+  return *storage;
+}
+
 /// Streams text through the cleaning rules of the header into at most max_bytes (+ a few
 /// bytes to know a cut happened); stops consuming once full, so a 1 MB prompt costs little.
 class TextCleaner {
@@ -111,13 +118,8 @@ class TextCleaner {
 
   void Append(std::string_view s) {
     if (full()) return;
-    if (!IsValidUtf8(s)) {
-      std::string repaired;
-      AppendRepairedUtf8(&repaired, s);
-      AppendValid(repaired);
-    } else {
-      AppendValid(s);
-    }
+    std::string repaired;
+    AppendValid(AsValidUtf8(s, &repaired));
   }
 
   std::string Finish() {
@@ -161,13 +163,8 @@ class RawCollector {
 
   void Append(std::string_view s) {
     if (value_.cut_off) return;
-    if (!IsValidUtf8(s)) {
-      std::string repaired;
-      AppendRepairedUtf8(&repaired, s);
-      AppendValid(repaired);
-    } else {
-      AppendValid(s);
-    }
+    std::string repaired;
+    AppendValid(AsValidUtf8(s, &repaired));
   }
 
   // The value, or nullopt when it cleans to nothing (four bytes hold any
