@@ -313,6 +313,27 @@ TEST_CASE("symlinks: outward ones are refused, inward ones resolved", "[discover
     CHECK(d.pending_ids() == 0);  // exists but unsafe: dropped, not retried forever
     CHECK(d.Poll().empty());
   }
+  SECTION("a session directory that is a symlink to outside: the files in it are refused") {
+    WriteFile(outside / "elsewhere/subagents/agent-abababab.jsonl", AgentLine("abababab") + "\n");
+    TempDir project;
+    REQUIRE(::symlink((outside / "elsewhere").c_str(), (project / kSession).c_str()) == 0);
+    AgentDiscovery d(project.path(), kSession);
+    d.ObserveLine(UserRef("abababab"));
+    CHECK(d.Poll().empty());  // by reference
+    CHECK(d.Poll().empty());  // and by the directory scan
+  }
+  SECTION("a session directory swapped for a symlink to outside after a first find: later files are refused") {
+    WriteFile(sub + "/agent-12121212.jsonl", AgentLine("12121212") + "\n");
+    AgentDiscovery d(dir.path(), kSession);
+    d.ObserveLine(UserRef("12121212"));
+    REQUIRE(d.Poll().size() == 1);  // the subagents directory is resolved (and remembered)
+    WriteFile(outside / "swapped/subagents/agent-34343434.jsonl", AgentLine("34343434") + "\n");
+    REQUIRE(::rename((dir / kSession).c_str(), (dir / "moved-away").c_str()) == 0);
+    REQUIRE(::symlink((outside / "swapped").c_str(), (dir / kSession).c_str()) == 0);
+    d.ObserveLine(UserRef("34343434"));
+    CHECK(d.Poll().empty());
+    CHECK(d.pending_ids() == 0);  // found, resolved outside, refused
+  }
   SECTION("a directory symlink is not followed") {
     WriteFile(outside / "d/agent-cccccccc.jsonl", "{}\n");
     REQUIRE(::symlink((outside / "d").c_str(), (sub + "/linked").c_str()) == 0);

@@ -341,10 +341,50 @@ void AgentDiscovery::OfferScanned(const Candidate& c, std::vector<DiscoveredFile
   Take(c, canonical, out);
 }
 
+const std::string* AgentDiscovery::RealDir(const std::string& dir) {
+  // One stat per call keeps the cache honest: a directory replaced since by
+  // a symlink to elsewhere leads to another inode and is resolved again.
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0) return nullptr;
+  const auto dev = static_cast<uint64_t>(st.st_dev), ino = static_cast<uint64_t>(st.st_ino);
+  auto it = real_dirs_.find(dir);
+  if (it == real_dirs_.end() || it->second.dev != dev || it->second.ino != ino) {
+    char* real = ::realpath(dir.c_str(), nullptr);
+    if (real == nullptr) return nullptr;
+    RealDirEntry entry{real, 0, 0};
+    std::free(real);
+    struct stat real_st {};
+    if (::stat(entry.real.c_str(), &real_st) != 0) return nullptr;
+    entry.dev = static_cast<uint64_t>(real_st.st_dev);
+    entry.ino = static_cast<uint64_t>(real_st.st_ino);
+    if (entry.dev != dev || entry.ino != ino) return nullptr;  // changed while we looked: the slow path decides
+    it = real_dirs_.insert_or_assign(dir, std::move(entry)).first;
+  }
+  return &it->second.real;
+}
+
 // realpath() + containment + regular-file check: the only gate between a name found on disk or
 // in a transcript and a file we upload.
 AgentDiscovery::Resolution AgentDiscovery::Resolve(const std::string& path,
                                                    std::string* canonical, FileId* id) {
+  // A regular file, not a symlink, in a directory resolved before: its
+  // realpath is the directory's plus its name, for one lstat instead of a
+  // readlink per path component. (`save --all` resolves every old-layout agent
+  // file of a project once for each session there.)
+  struct stat st {};
+  const size_t slash = path.rfind('/');
+  if (slash != std::string::npos && slash > 0 && ::lstat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+    if (const std::string* dir = RealDir(path.substr(0, slash))) {
+      *canonical = *dir + path.substr(slash);
+      if (!PathIsInside(*canonical, project_real_)) {
+        WarnOnce(path, "it resolves outside the project directory " + project_real_);
+        return Resolution::kRefused;
+      }
+      *id = FileId{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino),
+                   static_cast<uint64_t>(st.st_size)};
+      return Resolution::kOk;
+    }
+  }
   char* real = ::realpath(path.c_str(), nullptr);
   if (real == nullptr) {
     if (errno == ENOENT || errno == ENOTDIR) return Resolution::kAbsent;  // maybe later
@@ -357,7 +397,6 @@ AgentDiscovery::Resolution AgentDiscovery::Resolve(const std::string& path,
     WarnOnce(path, "it resolves outside the project directory " + project_real_);
     return Resolution::kRefused;
   }
-  struct stat st {};
   if (::stat(canonical->c_str(), &st) != 0) return Resolution::kAbsent;  // raced with unlink
   if (!S_ISREG(st.st_mode)) {
     WarnOnce(path, "not a regular file");

@@ -97,6 +97,9 @@ class AgentDiscovery {
   void ScanOldLayout(std::vector<Candidate>* found);
   void OfferScanned(const Candidate& c, std::vector<DiscoveredFile>* out);
   Resolution Resolve(const std::string& path, std::string* canonical, FileId* id);
+  /// realpath(dir), cached while `dir` still leads to the same directory;
+  /// nullptr when it does not resolve (yet).
+  const std::string* RealDir(const std::string& dir);
   void Take(const Candidate& c, const std::string& canonical, std::vector<DiscoveredFile>* out);
   bool OldLayoutMatches(const std::string& path, const std::string& canonical, const FileId& id);
   /// The file's first sessionId into `owner` ("" when its head names none).
@@ -106,6 +109,11 @@ class AgentDiscovery {
   std::string session_id_;
   bool session_dir_ok_ = false;  // session id is safe as a path component
   std::string project_real_;     // realpath(project_dir_), "" until it exists
+  struct RealDirEntry {
+    std::string real;
+    uint64_t dev = 0, ino = 0;  // the directory realpath found
+  };
+  std::unordered_map<std::string, RealDirEntry> real_dirs_;  // RealDir's
   bool transcript_seeded_ = false;
   std::deque<std::string> pending_;
   std::unordered_set<std::string> referenced_;      // every id ever referenced
