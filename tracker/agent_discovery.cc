@@ -180,6 +180,7 @@ void AgentDiscovery::WarnOnce(const std::string& path, const std::string& why) {
 std::vector<DiscoveredFile> AgentDiscovery::Poll() {
   std::vector<DiscoveredFile> out;
   if (!EnsureProjectReal()) return out;
+  ++polls_;
   PollPending(&out);
 
   std::vector<Candidate> found;
@@ -342,16 +343,18 @@ void AgentDiscovery::OfferScanned(const Candidate& c, std::vector<DiscoveredFile
 }
 
 const std::string* AgentDiscovery::RealDir(const std::string& dir) {
-  // One stat per call keeps the cache honest: a directory replaced since by
-  // a symlink to elsewhere leads to another inode and is resolved again.
+  // A stat once per Poll() keeps the cache honest: a directory replaced
+  // since by a symlink to elsewhere leads to another inode and is resolved
+  // again.
+  auto it = real_dirs_.find(dir);
+  if (it != real_dirs_.end() && it->second.checked_in_poll == polls_) return &it->second.real;
   struct stat st {};
   if (::stat(dir.c_str(), &st) != 0) return nullptr;
   const auto dev = static_cast<uint64_t>(st.st_dev), ino = static_cast<uint64_t>(st.st_ino);
-  auto it = real_dirs_.find(dir);
   if (it == real_dirs_.end() || it->second.dev != dev || it->second.ino != ino) {
     char* real = ::realpath(dir.c_str(), nullptr);
     if (real == nullptr) return nullptr;
-    RealDirEntry entry{real, 0, 0};
+    RealDirEntry entry{real, 0, 0, 0};
     std::free(real);
     struct stat real_st {};
     if (::stat(entry.real.c_str(), &real_st) != 0) return nullptr;
@@ -360,6 +363,7 @@ const std::string* AgentDiscovery::RealDir(const std::string& dir) {
     if (entry.dev != dev || entry.ino != ino) return nullptr;  // changed while we looked: the slow path decides
     it = real_dirs_.insert_or_assign(dir, std::move(entry)).first;
   }
+  it->second.checked_in_poll = polls_;
   return &it->second.real;
 }
 

@@ -97,7 +97,7 @@ class AgentDiscovery {
   void ScanOldLayout(std::vector<Candidate>* found);
   void OfferScanned(const Candidate& c, std::vector<DiscoveredFile>* out);
   Resolution Resolve(const std::string& path, std::string* canonical, FileId* id);
-  /// realpath(dir), cached while `dir` still leads to the same directory;
+  /// realpath(dir), cached while `dir` still leads to the same directory (checked once per Poll);
   /// nullptr when it does not resolve (yet).
   const std::string* RealDir(const std::string& dir);
   void Take(const Candidate& c, const std::string& canonical, std::vector<DiscoveredFile>* out);
@@ -112,7 +112,9 @@ class AgentDiscovery {
   struct RealDirEntry {
     std::string real;
     uint64_t dev = 0, ino = 0;  // the directory realpath found
+    uint64_t checked_in_poll = 0;
   };
+  uint64_t polls_ = 0;
   std::unordered_map<std::string, RealDirEntry> real_dirs_;  // RealDir's
   bool transcript_seeded_ = false;
   std::deque<std::string> pending_;
