@@ -1,6 +1,7 @@
 #include "agent/github_links.h"
 
 #include <simdjson.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cctype>
@@ -557,7 +558,12 @@ std::vector<uploader::GithubLink> LinksFromToolUse(std::string_view payload_json
 }
 
 std::string QueuedLinkTitle(std::string_view title) {
-  if (title.size() > kMaxQueuedTitleBytes) return std::string();
+  if (title.size() > kMaxQueuedTitleBytes) {
+    spdlog::warn("a GitHub link title of {} bytes is over the {} kept; the link goes without one (`tsync link "
+                 "--title` sets a shorter one)",
+                 title.size(), kMaxQueuedTitleBytes);
+    return std::string();
+  }
   return CleanMetadataText(title, kMaxQueuedTitleBytes);
 }
 

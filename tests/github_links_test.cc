@@ -8,8 +8,6 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <spdlog/sinks/ostream_sink.h>
-#include <spdlog/spdlog.h>
 #include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -225,24 +223,6 @@ std::vector<GithubLink> PullRequests(int first, int n, size_t title_bytes = 5) {
   return links;
 }
 
-/// Collects what tsync logs at warn and above while it lives.
-class LogCapture {
- public:
-  LogCapture() : old_(spdlog::default_logger()) {
-    auto logger = std::make_shared<spdlog::logger>("capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(out_));
-    logger->set_level(spdlog::level::warn);
-    spdlog::set_default_logger(logger);
-  }
-  ~LogCapture() { spdlog::set_default_logger(old_); }
-  LogCapture(const LogCapture&) = delete;
-  LogCapture& operator=(const LogCapture&) = delete;
-  std::string text() const { return out_.str(); }
-
- private:
-  std::shared_ptr<spdlog::logger> old_;
-  std::ostringstream out_;
-};
-
 constexpr const char* kQueueSession = "7d6c5b4a-3210-4fed-8cba-987654321000";
 
 }  // namespace
@@ -313,8 +293,11 @@ TEST_CASE("github links: a title is queued whole and cut to 500 characters only 
   size_t chars = 0;
   for (unsigned char c : with_marker) chars += (c & 0xC0) != 0x80;
   CHECK(chars == 500);
-  // No real title is this long: none is kept rather than a cut one.
+  // No real title is this long: none is kept rather than a cut one, and the log says so.
+  LogCapture log;
   CHECK(agent::QueuedLinkTitle(std::string(agent::kMaxQueuedTitleBytes + 1, 'x')).empty());
+  CHECK(log.text().find("goes without one") != std::string::npos);
+  CHECK(log.text().find("xxxx") == std::string::npos);  // sizes, never the text
 }
 
 TEST_CASE("github links: gh pr create — the PR URL it prints and the title it was given", "[github_links]") {

@@ -1,8 +1,6 @@
 // Summaries that belong to another session, end to end: the real `tsync save`
 // against the real refserver, over a project where a resumed session's
 // summary line points into the first session's transcript.
-#include <spdlog/sinks/ostream_sink.h>
-#include <spdlog/spdlog.h>
 #include <sqlite3.h>
 
 #include <algorithm>
@@ -179,24 +177,6 @@ class SlowSink : public uploader::ArchiveSink {
   std::vector<std::pair<std::string, std::string>> calls_;
 };
 
-/// Warnings and errors logged while it lives.
-class LogCapture {
- public:
-  LogCapture() : old_(spdlog::default_logger()) {
-    auto logger = std::make_shared<spdlog::logger>("capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(out_));
-    logger->set_level(spdlog::level::warn);
-    spdlog::set_default_logger(logger);
-  }
-  ~LogCapture() { spdlog::set_default_logger(old_); }
-  LogCapture(const LogCapture&) = delete;
-  LogCapture& operator=(const LogCapture&) = delete;
-  std::string text() const { return out_.str(); }
-
- private:
-  std::shared_ptr<spdlog::logger> old_;
-  std::ostringstream out_;
-};
-
 /// Three sessions of one project on disk: the second carries summaries whose
 /// leaves end the first and the third; the SummaryLinks state goes to `dest`.
 struct Sessions {
@@ -207,14 +187,19 @@ struct Sessions {
   agent::SessionRef third{kThird, project, project + "/" + kThird + ".jsonl"};
   std::string dest = dir / "dest";
   std::unique_ptr<redact::Redactor> redactor;
+  int64_t now = 1000;  // the clock of `options`, moved by hand
+  agent::SummaryLinksOptions options;
 
   Sessions() {
+    options.now = [this] { return now; };
     WriteFile(first.transcript_path, Message("assistant", kLeaf, kFirst, "done"));
     WriteFile(third.transcript_path, Message("assistant", kThirdLeaf, kThird, "done"));
     WriteFile(second.transcript_path, Message("user", "b1000000-0000-4000-8000-000000000001", kSecond, "go on"));
     auto r = redact::Redactor::CreateDefault();
     if (r.ok()) redactor = std::move(r.value());
   }
+  Sessions(const Sessions&) = delete;  // options.now points at this one's clock
+  Sessions& operator=(const Sessions&) = delete;
   std::string WaitingPath(const std::string& id) const { return dest + "/summary-links/waiting/" + id + ".json"; }
   /// Names in the waiting directory that start with `prefix`.
   std::vector<std::string> WaitingNames(const std::string& prefix) const {
@@ -384,11 +369,8 @@ TEST_CASE("summaries: a 400 is logged with what to do and kept — never sent ag
   Sessions s;
   REQUIRE(s.redactor);
   ScriptedSink sink(s.dir / "archive");
-  int64_t now = 1000;
-  agent::SummaryLinksOptions options;
-  options.now = [&now] { return now; };
   {
-    agent::SummaryLinks links(s.second, s.dest, *s.redactor, options);
+    agent::SummaryLinks links(s.second, s.dest, *s.redactor, s.options);
     REQUIRE_FALSE(links.Claim(kLeaf, {"About the first"}));
     LogCapture log;
     sink.script = {Status::InvalidInput("HTTP 400 Invalid request body")};
@@ -401,7 +383,7 @@ TEST_CASE("summaries: a 400 is logged with what to do and kept — never sent ag
     CHECK(said.find("report") != std::string::npos);  // what to do: it is a tsync bug or a stricter backend
     CHECK(said.find(s.WaitingPath(kFirst)) != std::string::npos);  // where the text is kept
     CHECK(said.find("About the first") == std::string::npos);  // the text itself is never logged
-    now += 100000;
+    s.now += 100000;
     links.Send(sink);
     // The same line read again does not re-arm it.
     CHECK_FALSE(links.Claim(kLeaf, {"About the first"}));
@@ -409,9 +391,9 @@ TEST_CASE("summaries: a 400 is logged with what to do and kept — never sent ag
     CHECK(sink.calls.size() == 1);
   }
   // Neither a new process of the source nor the target's own pass sends it.
-  agent::SummaryLinks again(s.second, s.dest, *s.redactor, options);
+  agent::SummaryLinks again(s.second, s.dest, *s.redactor, s.options);
   again.Send(sink);
-  agent::SummaryLinks target(s.first, s.dest, *s.redactor, options);
+  agent::SummaryLinks target(s.first, s.dest, *s.redactor, s.options);
   target.Send(sink);
   CHECK(sink.calls.size() == 1);
   CHECK(agent::WaitingSummaryCount(s.dest, kFirst) == 0);  // nothing will be sent
@@ -434,10 +416,7 @@ TEST_CASE("summaries: a 401 or 403 stops the sender — every summary waits and 
   Sessions s;
   REQUIRE(s.redactor);
   ScriptedSink sink(s.dir / "archive");
-  int64_t now = 1000;
-  agent::SummaryLinksOptions options;
-  options.now = [&now] { return now; };
-  agent::SummaryLinks links(s.second, s.dest, *s.redactor, options);
+  agent::SummaryLinks links(s.second, s.dest, *s.redactor, s.options);
   REQUIRE_FALSE(links.Claim(kLeaf, {"About the first"}));
   REQUIRE_FALSE(links.Claim(kThirdLeaf, {"About the third"}));
   {
@@ -453,11 +432,11 @@ TEST_CASE("summaries: a 401 or 403 stops the sender — every summary waits and 
   CHECK(agent::WaitingSummaryCount(s.dest, kFirst) == 1);
   CHECK(agent::WaitingSummaryCount(s.dest, kThird) == 1);
   // The next pass: the refused one backs off (30 s), the other goes.
-  now += 10;
+  s.now += 10;
   links.Send(sink);
   REQUIRE(sink.calls.size() == 2);
   CHECK(sink.calls[1] == std::make_pair(std::string(kThird), std::string("About the third")));
-  now += 30;
+  s.now += 30;
   links.Send(sink);
   REQUIRE(sink.calls.size() == 3);
   CHECK(sink.calls[2] == std::make_pair(std::string(kFirst), std::string("About the first")));

@@ -1,5 +1,8 @@
 #include "tests/test_util.h"
 
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -13,6 +16,14 @@
 #include "base/fs.h"
 
 namespace tsync::testing {
+
+LogCapture::LogCapture() : old_(spdlog::default_logger()) {
+  auto logger = std::make_shared<spdlog::logger>("capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(out_));
+  logger->set_level(spdlog::level::warn);
+  spdlog::set_default_logger(logger);
+}
+
+LogCapture::~LogCapture() { spdlog::set_default_logger(old_); }
 
 TempDir::TempDir() {
   const char* tmp = std::getenv("TMPDIR");

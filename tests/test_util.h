@@ -6,9 +6,15 @@
 
 #include <sys/types.h>
 
+#include <memory>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
+
+namespace spdlog {
+class logger;
+}
 
 namespace tsync::testing {
 
@@ -32,6 +38,21 @@ class TempDir {
 void WriteFile(const std::string& path, std::string_view data, mode_t mode = 0644);
 void AppendFile(const std::string& path, std::string_view data);
 std::string ReadWholeFile(const std::string& path);
+
+/// Collects what tsync logs at warn and above while it lives (spdlog's
+/// default logger is swapped for one writing into a string, then restored).
+class LogCapture {
+ public:
+  LogCapture();
+  ~LogCapture();
+  LogCapture(const LogCapture&) = delete;
+  LogCapture& operator=(const LogCapture&) = delete;
+  std::string text() const { return out_.str(); }
+
+ private:
+  std::shared_ptr<spdlog::logger> old_;
+  std::ostringstream out_;
+};
 
 }  // namespace tsync::testing
 
