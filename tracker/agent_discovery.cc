@@ -372,39 +372,37 @@ const std::string* AgentDiscovery::RealDir(const std::string& dir) {
 AgentDiscovery::Resolution AgentDiscovery::Resolve(const std::string& path,
                                                    std::string* canonical, FileId* id) {
   // A regular file, not a symlink, in a directory resolved before: its
-  // realpath is the directory's plus its name, for one lstat instead of a
-  // readlink per path component. (`save --all` resolves every old-layout agent
-  // file of a project once for each session there.)
+  // realpath is the directory's plus its name, and lstat already has its
+  // identity — one lstat instead of a readlink per path component.
+  // (`save --all` resolves every old-layout agent file of a project once for
+  // each session there.)
   struct stat st {};
   const size_t slash = path.rfind('/');
-  if (slash != std::string::npos && slash > 0 && ::lstat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
-    if (const std::string* dir = RealDir(path.substr(0, slash))) {
-      *canonical = *dir + path.substr(slash);
-      if (!PathIsInside(*canonical, project_real_)) {
-        WarnOnce(path, "it resolves outside the project directory " + project_real_);
-        return Resolution::kRefused;
-      }
-      *id = FileId{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino),
-                   static_cast<uint64_t>(st.st_size)};
-      return Resolution::kOk;
+  const std::string* dir = nullptr;
+  const bool plain = slash != std::string::npos && slash > 0 && ::lstat(path.c_str(), &st) == 0 &&
+                     S_ISREG(st.st_mode) && (dir = RealDir(path.substr(0, slash))) != nullptr;
+  if (plain) {
+    *canonical = *dir + path.substr(slash);
+  } else {
+    char* real = ::realpath(path.c_str(), nullptr);
+    if (real == nullptr) {
+      if (errno == ENOENT || errno == ENOTDIR) return Resolution::kAbsent;  // maybe later
+      WarnOnce(path, std::string("realpath: ") + std::strerror(errno));
+      return Resolution::kRefused;
     }
+    canonical->assign(real);
+    std::free(real);
   }
-  char* real = ::realpath(path.c_str(), nullptr);
-  if (real == nullptr) {
-    if (errno == ENOENT || errno == ENOTDIR) return Resolution::kAbsent;  // maybe later
-    WarnOnce(path, std::string("realpath: ") + std::strerror(errno));
-    return Resolution::kRefused;
-  }
-  canonical->assign(real);
-  std::free(real);
   if (!PathIsInside(*canonical, project_real_)) {
     WarnOnce(path, "it resolves outside the project directory " + project_real_);
     return Resolution::kRefused;
   }
-  if (::stat(canonical->c_str(), &st) != 0) return Resolution::kAbsent;  // raced with unlink
-  if (!S_ISREG(st.st_mode)) {
-    WarnOnce(path, "not a regular file");
-    return Resolution::kRefused;
+  if (!plain) {
+    if (::stat(canonical->c_str(), &st) != 0) return Resolution::kAbsent;  // raced with unlink
+    if (!S_ISREG(st.st_mode)) {
+      WarnOnce(path, "not a regular file");
+      return Resolution::kRefused;
+    }
   }
   *id = FileId{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino),
                static_cast<uint64_t>(st.st_size)};
